@@ -1,0 +1,67 @@
+"""The monolith's application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from monolith import catalog, health, inventory, notifications, orders, payments
+from monolith.http import problem_response
+from monolith.wiring import Wiring
+from shop.domain.errors import DomainError
+from shop.domain.payments import SimulatedProvider
+from shop.persistence.database import Database, database_url
+from shop.problems import Problem
+from shop.settings import ShopSettings
+
+log = logging.getLogger("monolith")
+
+_HTTP_PROBLEMS = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. `config` may set DATABASE_URL and any ShopSettings field (lower case)."""
+    config = dict(config or {})
+    settings = ShopSettings(**{k: v for k, v in config.items() if k in ShopSettings.model_fields})
+    url = config.get("DATABASE_URL") or database_url(None, default="monolith")
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.extensions["threefold"] = Wiring(
+        settings=settings,
+        database=Database(url),
+        provider=SimulatedProvider(settings.provider),
+    )
+    for module in (catalog, inventory, orders, payments, notifications, health):
+        app.register_blueprint(module.bp)
+    _register_error_handlers(app)
+    log.info("monolith ready on %s (%s)", url.split("@")[-1], os.getpid())
+    return app
+
+
+def _register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(Problem, problem_response)
+    app.register_error_handler(DomainError, lambda e: problem_response(Problem.from_domain(e)))
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(error):
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        return problem_response(Problem("payload-too-large", f"the body is over {limit} bytes"))
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        slug = _HTTP_PROBLEMS.get(error.code or 500)
+        if slug is None:
+            slug = "malformed-request" if (error.code or 500) < 500 else "internal-error"
+        detail = f"no route for {request.method} {request.path}" if error.code == 404 else None
+        return problem_response(Problem(slug, detail or error.description or error.name))
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        log.exception("unhandled error")
+        return problem_response(Problem("internal-error", "something went wrong on our side"))

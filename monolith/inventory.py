@@ -1,0 +1,25 @@
+"""Inventory blueprint: stock levels and restocking."""
+
+from flask import Blueprint
+
+from monolith.http import admin_only, json_response, parse_body
+from monolith.wiring import wiring
+from shop.schemas import RestockIn, StockOut
+from shop.services import inventory
+
+bp = Blueprint("inventory", __name__, url_prefix="/api/stock")
+
+
+@bp.get("/<sku>")
+def get_stock(sku: str):
+    with wiring().database.reading() as session:
+        return json_response(StockOut.of(inventory.get_stock(session, sku)))
+
+
+@bp.post("/<sku>")
+@admin_only
+def restock(sku: str):
+    body = parse_body(RestockIn)
+    with wiring().database.writing() as session:
+        level = inventory.restock(session, sku, body.quantity)
+    return json_response(StockOut.of(level))

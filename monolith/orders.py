@@ -1,0 +1,32 @@
+"""Orders blueprint: place an order, read one, list a customer's (admin)."""
+
+from flask import Blueprint
+
+from monolith.http import admin_only, json_response, parse_body, parse_query
+from monolith.order_saga import place_order
+from monolith.wiring import wiring
+from shop.schemas import EmailQuery, OrderIn, OrderList, OrderOut
+from shop.services import orders
+
+bp = Blueprint("orders", __name__, url_prefix="/api/orders")
+
+
+@bp.post("")
+def create_order():
+    order = place_order(wiring(), parse_body(OrderIn))
+    return json_response(OrderOut.of(order), 202, {"Location": f"/api/orders/{order.id}"})
+
+
+@bp.get("/<order_id>")
+def get_order(order_id: str):
+    with wiring().database.reading() as session:
+        return json_response(OrderOut.of(orders.get(session, order_id)))
+
+
+@bp.get("")
+@admin_only
+def list_orders():
+    email = parse_query(EmailQuery).email
+    with wiring().database.reading() as session:
+        found = orders.by_email(session, email)
+    return json_response(OrderList(items=[OrderOut.of(o) for o in found]))

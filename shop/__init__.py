@@ -1,0 +1,4 @@
+"""threefold's shared package: the domain rules, persistence and API schemas.
+
+Every stage imports `shop`; `shop` imports no stage.
+"""

@@ -1,0 +1,54 @@
+"""Products: sku, name, description, a price in cents and its currency."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from shop.domain.errors import InvalidProduct
+from shop.domain.money import CURRENCIES
+
+SKU_PATTERN = r"^[A-Z0-9][A-Z0-9-]{2,31}$"
+_SKU = re.compile(SKU_PATTERN)
+MAX_NAME_LENGTH = 200
+MAX_DESCRIPTION_LENGTH = 2000
+# A single unit costs at most 1,000,000.00; with the order limits below, no
+# order total can leave the exact integer range (see orders.MAX_ORDER_TOTAL_CENTS).
+MAX_PRICE_CENTS = 100_000_000
+
+
+def is_valid_sku(sku: str) -> bool:
+    """Skus are 3-32 upper-case letters, digits and dashes, starting alphanumeric."""
+    return isinstance(sku, str) and _SKU.fullmatch(sku) is not None
+
+
+@dataclass(frozen=True)
+class Product:
+    sku: str
+    name: str
+    description: str
+    price_cents: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        if not is_valid_sku(self.sku):
+            raise InvalidProduct(f"sku {self.sku!r} must match {SKU_PATTERN}")
+        if not self.name.strip() or len(self.name) > MAX_NAME_LENGTH:
+            raise InvalidProduct(f"name must be 1-{MAX_NAME_LENGTH} characters")
+        if len(self.description) > MAX_DESCRIPTION_LENGTH:
+            raise InvalidProduct(f"description must be at most {MAX_DESCRIPTION_LENGTH} characters")
+        price = self.price_cents
+        if (
+            isinstance(price, bool)
+            or not isinstance(price, int)
+            or not 0 < price <= MAX_PRICE_CENTS
+        ):
+            raise InvalidProduct(f"price_cents must be a whole number from 1 to {MAX_PRICE_CENTS}")
+        if self.currency not in CURRENCIES:
+            raise InvalidProduct(f"currency must be one of {', '.join(sorted(CURRENCIES))}")
+
+
+def matches(product: Product, query: str) -> bool:
+    """Text search: every word of the query occurs in the sku, name or description."""
+    haystack = f"{product.sku} {product.name} {product.description}".casefold()
+    return all(word in haystack for word in query.casefold().split())

@@ -1,0 +1,1 @@
+"""SQLAlchemy 2.x persistence: one set of tables per bounded context."""

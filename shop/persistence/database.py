@@ -1,0 +1,119 @@
+"""Engines and sessions: SQLite files by default, PostgreSQL (psycopg 3) by URL.
+
+`Database.reading()` and `Database.writing()` give a session in a transaction
+that commits on success and rolls back on error. On SQLite a writing
+transaction starts with BEGIN IMMEDIATE, so concurrent writers (gunicorn
+workers are separate processes) queue on the file lock instead of failing
+half way with "database is locked"; on PostgreSQL rows are locked with
+SELECT ... FOR UPDATE where it matters.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+DEFAULT_DATA_DIR = "data"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def normalize_url(url: str) -> str:
+    """Accept the URLs people write and pick the drivers the project installs."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def database_url(
+    context: str | None, env: Mapping[str, str] = os.environ, default: str = "shop"
+) -> str:
+    """Where a context's data lives.
+
+    `<CONTEXT>_DATABASE_URL` wins, then `DATABASE_URL`, then a SQLite file
+    `<default>.sqlite` in `THREEFOLD_DATA_DIR` (default `./data`).
+    """
+    if context and env.get(f"{context.upper()}_DATABASE_URL"):
+        return normalize_url(env[f"{context.upper()}_DATABASE_URL"])
+    if env.get("DATABASE_URL"):
+        return normalize_url(env["DATABASE_URL"])
+    data_dir = Path(env.get("THREEFOLD_DATA_DIR") or DEFAULT_DATA_DIR)
+    return f"sqlite:///{data_dir / (default + '.sqlite')}"
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _sqlite_engine(url: str, immediate: bool) -> Engine:
+    path = make_url(url).database
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # pragma: no cover - driver hook
+        # Let SQLAlchemy, not the sqlite3 module, decide when a transaction begins.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:  # pragma: no cover - driver hook
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every time the shop stores is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class Database:
+    """One context's (or the monolith's) database: engines made here, on request."""
+
+    def __init__(self, url: str) -> None:
+        self.url = normalize_url(url)
+        if is_sqlite(self.url):
+            self._read_engine = _sqlite_engine(self.url, immediate=False)
+            self._write_engine = _sqlite_engine(self.url, immediate=True)
+        else:
+            engine = create_engine(self.url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+            self._read_engine = self._write_engine = engine
+        self._readers = sessionmaker(self._read_engine, expire_on_commit=False)
+        self._writers = sessionmaker(self._write_engine, expire_on_commit=False)
+
+    @property
+    def engine(self) -> Engine:
+        return self._write_engine
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with self._readers.begin() as session:
+            yield session
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        with self._writers.begin() as session:
+            yield session
+
+    def ping(self) -> None:
+        """Raise if the database cannot be reached (used by /readyz)."""
+        with self._read_engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self._read_engine.dispose()
+        self._write_engine.dispose()

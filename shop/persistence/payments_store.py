@@ -1,0 +1,35 @@
+"""Charge rows <-> Charge."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from shop.domain.payments import Charge, ChargeStatus
+from shop.persistence.database import as_utc
+from shop.persistence.tables import charges
+
+
+def _charge(row) -> Charge:
+    return Charge(
+        row.id,
+        row.order_id,
+        row.amount_cents,
+        row.currency,
+        ChargeStatus(row.status),
+        row.reason,
+        as_utc(row.created_at),
+    )
+
+
+class PaymentStore:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def for_order(self, order_id: str) -> Charge | None:
+        row = self.session.execute(select(charges).where(charges.c.order_id == order_id)).first()
+        return _charge(row) if row else None
+
+    def add(self, charge: Charge) -> None:
+        values = vars(charge) | {"status": str(charge.status)}
+        self.session.execute(insert(charges).values(**values))

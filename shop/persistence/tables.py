@@ -1,0 +1,129 @@
+"""The tables, one MetaData per context so each context can live in its own database.
+
+Table names carry the context as a prefix, so the monolith can keep all five
+contexts in one database without a clash, and a later stage can split them
+out unchanged.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+catalog = MetaData(naming_convention=NAMING)
+inventory = MetaData(naming_convention=NAMING)
+orders = MetaData(naming_convention=NAMING)
+payments = MetaData(naming_convention=NAMING)
+notifications = MetaData(naming_convention=NAMING)
+
+METADATA: dict[str, MetaData] = {
+    "catalog": catalog,
+    "inventory": inventory,
+    "orders": orders,
+    "payments": payments,
+    "notifications": notifications,
+}
+CONTEXTS = tuple(METADATA)
+
+products = Table(
+    "catalog_products",
+    catalog,
+    Column("sku", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("price_cents", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    CheckConstraint("price_cents > 0", name="price_positive"),
+)
+
+stock_levels = Table(
+    "inventory_stock_levels",
+    inventory,
+    Column("sku", String(32), primary_key=True),
+    Column("available", Integer, nullable=False, default=0),
+    Column("reserved", Integer, nullable=False, default=0),
+    Column("sold", Integer, nullable=False, default=0),
+    CheckConstraint("available >= 0", name="available_not_negative"),
+    CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+    CheckConstraint("sold >= 0", name="sold_not_negative"),
+)
+
+# One row per order and sku; the order id is the idempotency key of a reservation.
+reservations = Table(
+    "inventory_reservations",
+    inventory,
+    Column("order_id", String(40), primary_key=True),
+    Column("sku", String(32), primary_key=True),
+    Column("quantity", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+order_rows = Table(
+    "orders_orders",
+    orders,
+    Column("id", String(40), primary_key=True),
+    Column("email", String(254), nullable=False, index=True),
+    Column("payment_token", String(80), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("total_cents", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("reason", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+order_lines = Table(
+    "orders_lines",
+    orders,
+    Column("order_id", String(40), primary_key=True),
+    Column("sku", String(32), primary_key=True),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_price_cents", BigInteger, nullable=False),
+)
+
+# One charge per order: the order id is the idempotency key of a charge.
+charges = Table(
+    "payments_charges",
+    payments,
+    Column("id", String(40), primary_key=True),
+    Column("order_id", String(40), nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("order_id"),
+)
+
+# One message per order and kind, so a retried notify sends nothing twice.
+messages = Table(
+    "notifications_messages",
+    notifications,
+    Column("id", String(40), primary_key=True),
+    Column("email", String(254), nullable=False, index=True),
+    Column("order_id", String(40), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("order_id", "kind"),
+)

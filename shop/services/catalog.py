@@ -1,0 +1,42 @@
+"""Catalog use cases."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from shop.domain.catalog import Product
+from shop.persistence.catalog_store import CatalogStore
+from shop.services.errors import AlreadyExists, NotFound
+
+
+def list_products(
+    session: Session, query: str, page: int, per_page: int
+) -> tuple[list[Product], int]:
+    return CatalogStore(session).search(query, (page - 1) * per_page, per_page)
+
+
+def get_product(session: Session, sku: str) -> Product:
+    product = CatalogStore(session).get(sku)
+    if product is None:
+        raise NotFound(f"no product with sku {sku}")
+    return product
+
+
+def products_for(session: Session, skus: list[str]) -> dict[str, Product]:
+    return CatalogStore(session).get_many(skus)
+
+
+def create_product(session: Session, product: Product) -> Product:
+    store = CatalogStore(session)
+    if store.get(product.sku) is not None:
+        raise AlreadyExists(f"a product with sku {product.sku} exists")
+    store.add(product)
+    return product
+
+
+def update_product(session: Session, product: Product) -> Product:
+    store = CatalogStore(session)
+    if store.get(product.sku) is None:
+        raise NotFound(f"no product with sku {product.sku}")
+    store.replace(product)
+    return product

@@ -1,0 +1,75 @@
+"""Inventory use cases. The order id is the idempotency key of every stock movement."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from shop.domain import inventory as rules
+from shop.domain.inventory import Reservation, ReservationStatus, StockLevel
+from shop.persistence.inventory_store import InventoryStore
+from shop.services.errors import NotFound
+
+
+def get_stock(session: Session, sku: str) -> StockLevel:
+    level = InventoryStore(session).level(sku)
+    if level is None:
+        raise NotFound(f"no stock kept for sku {sku}")
+    return level
+
+
+def track(session: Session, sku: str) -> StockLevel:
+    """Start keeping stock for a new sku (none on hand); a second call changes nothing."""
+    store = InventoryStore(session)
+    level = store.level(sku)
+    if level is None:
+        level = StockLevel(sku)
+        store.add_level(level)
+    return level
+
+
+def restock(session: Session, sku: str, quantity: int) -> StockLevel:
+    store = InventoryStore(session)
+    levels = store.levels_for_update([sku])
+    if sku not in levels:
+        raise NotFound(f"no stock kept for sku {sku}")
+    levels[sku].restock(quantity)
+    store.save_levels(levels.values())
+    return levels[sku]
+
+
+def reserve(session: Session, order_id: str, lines: dict[str, int]) -> Reservation:
+    """Hold every line or none. Asked again for the same order, answers the first result."""
+    store = InventoryStore(session)
+    levels = store.levels_for_update(lines)
+    existing = store.reservation(order_id)
+    if existing is not None:
+        return existing
+    reservation = rules.reserve_all(order_id, levels, lines)
+    if reservation.status is ReservationStatus.HELD:
+        store.save_levels(levels[sku] for sku in lines)
+    store.add_reservation(reservation)
+    return reservation
+
+
+def release(session: Session, order_id: str) -> Reservation | None:
+    """Compensation: give back what the order holds. Safe to call again, or for no reservation."""
+    return _settle(session, order_id, rules.release_all)
+
+
+def commit(session: Session, order_id: str) -> Reservation | None:
+    """The order is confirmed: its held units become sold. Safe to call again."""
+    return _settle(session, order_id, rules.commit_all)
+
+
+def _settle(session: Session, order_id: str, rule) -> Reservation | None:
+    store = InventoryStore(session)
+    reservation = store.reservation(order_id)
+    if reservation is None:
+        return None
+    levels = store.levels_for_update(reservation.lines)
+    before = reservation.status
+    rule(reservation, levels)
+    if reservation.status is not before:
+        store.save_levels(levels.values())
+        store.save_reservation_status(reservation)
+    return reservation

@@ -1,0 +1,28 @@
+"""Notification use cases: one message per order and outcome, recorded once."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from shop.domain.notifications import Notification, message_for
+from shop.domain.orders import Order
+from shop.persistence.notifications_store import NotificationStore
+
+
+def notify(session: Session, order: Order) -> Notification:
+    """Record the message for a final order; a second call returns the first message."""
+    message = message_for(order)
+    store = NotificationStore(session)
+    existing = store.find(order.id, message.kind)
+    if existing is not None:
+        return existing
+    notification = Notification("msg_" + secrets.token_urlsafe(12), message, datetime.now(UTC))
+    store.add(notification)
+    return notification
+
+
+def for_email(session: Session, email: str) -> list[Notification]:
+    return NotificationStore(session).by_email(email)

@@ -1,0 +1,34 @@
+"""Settings every stage reads from the environment (pydantic-settings)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shop.domain.payments import ProviderSettings
+
+LOCAL_ADMIN_TOKEN = "local-admin-token"  # noqa: S105 - documented local default, refused in production
+
+
+class ShopSettings(BaseSettings):
+    """`THREEFOLD_ENV=production` refuses the local admin token and the SQLite default."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    threefold_env: Literal["local", "test", "production"] = "local"
+    admin_token: str = Field(LOCAL_ADMIN_TOKEN, min_length=8)
+    payment_latency_ms: int = Field(0, ge=0)
+    payment_failure_rate: float = Field(0.0, ge=0.0, le=1.0)
+    max_body_bytes: int = Field(64 * 1024, ge=1024)
+
+    @model_validator(mode="after")
+    def _no_placeholder_in_production(self) -> ShopSettings:
+        if self.threefold_env == "production" and self.admin_token == LOCAL_ADMIN_TOKEN:
+            raise ValueError("ADMIN_TOKEN must be set to a secret in production")
+        return self
+
+    @property
+    def provider(self) -> ProviderSettings:
+        return ProviderSettings(self.payment_latency_ms, self.payment_failure_rate)
