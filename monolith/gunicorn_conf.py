@@ -11,3 +11,5 @@ graceful_timeout = 10
 accesslog = "-" if os.environ.get("ACCESS_LOG", "0") == "1" else None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
+# One shared control socket path would clash when several stages run side by side.
+control_socket_disable = True

@@ -1,0 +1,1 @@
+"""Starting the shop's stages as local processes: one launcher for every stage."""

@@ -1,0 +1,59 @@
+"""Run a stage in the foreground until Ctrl-C.
+
+python -m stages run monolith --port 8000
+python -m stages run monolith --database-url postgresql://postgres@127.0.0.1/shop
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+from pathlib import Path
+
+from stages.definitions import STAGES, StageOptions
+from stages.launcher import LaunchError
+from stages.running import running_stage
+
+
+def _stop_on_sigterm() -> None:
+    def handler(_signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stages", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="start a stage and keep it running")
+    run.add_argument("stage", choices=list(STAGES))
+    run.add_argument("--port", type=int, default=8000, help="public port (default 8000)")
+    run.add_argument("--data-dir", type=Path, default=Path("data"), help="SQLite files (./data)")
+    run.add_argument("--database-url", help="use this PostgreSQL database instead of SQLite")
+    run.add_argument("--no-seed", action="store_true", help="do not load the demo catalog")
+    args = parser.parse_args(argv)
+
+    _stop_on_sigterm()
+    options = StageOptions(port=args.port, data_dir=args.data_dir, database_url=args.database_url)
+    try:
+        with running_stage(args.stage, options, seed=not args.no_seed) as stage:
+            print(f"\n{stage.plan.name} is ready at {stage.url}  (Ctrl-C stops it)")
+            for process in stage.plan.processes:
+                print(f"  {process.name:<14} {process.url}")
+            try:
+                stage.launcher.wait()
+                print(f"exited on its own: {', '.join(stage.launcher.failed())}; stopping the rest")
+            except KeyboardInterrupt:
+                print("\nstopping ...")
+    except LaunchError as error:
+        print(f"error: {error}")
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopped before it was ready")
+        return 130
+    print("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,228 @@
+"""The one launcher: start a stage's processes, wait until each is ready, stop them all.
+
+Every process runs in its own process group, so stopping reaches its children
+too (gunicorn's workers, say); on Linux each also gets SIGTERM if the launcher
+itself dies, so a killed launcher leaves no orphan behind. Each output line is
+passed to a sink with the process's name, so several processes can share one
+terminal (`orders | ...`) or one log file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+Sink = Callable[[str, str], None]
+
+
+class LaunchError(RuntimeError):
+    """A process did not become ready; the message carries its last output lines."""
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """One process of a stage: what to run, where it listens, what to add to its environment."""
+
+    name: str
+    argv: list[str]
+    port: int
+    env: dict[str, str] = field(default_factory=dict)
+    ready_path: str = "/readyz"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def print_sink(width: int = 14) -> Sink:
+    """Write `name | line` to stdout; lines of different processes never interleave."""
+    lock = threading.Lock()
+
+    def sink(name: str, line: str) -> None:
+        with lock:
+            sys.stdout.write(f"{name:<{width}}| {line}\n")
+            sys.stdout.flush()
+
+    return sink
+
+
+class FileSink:
+    """Append `name | line` to a log file (tests and the demo keep the terminal quiet)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._handle = path.open("a", buffering=1)
+        self._lock = threading.Lock()
+
+    def __call__(self, name: str, line: str) -> None:
+        with self._lock:
+            if not self._handle.closed:
+                self._handle.write(f"{name} | {line}\n")
+
+    def close(self) -> None:
+        with self._lock:
+            self._handle.close()
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+class _Running:
+    def __init__(self, spec: ProcessSpec, sink: Sink) -> None:
+        self.spec = spec
+        self.tail: deque[str] = deque(maxlen=40)
+        self.process = subprocess.Popen(
+            spec.argv,
+            cwd=ROOT,
+            env=os.environ | {"PYTHONUNBUFFERED": "1"} | spec.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        self._pump = threading.Thread(target=self._read, args=(sink,), daemon=True)
+        self._pump.start()
+
+    def _read(self, sink: Sink) -> None:
+        assert self.process.stdout is not None
+        for raw in self.process.stdout:
+            line = raw.decode(errors="replace").rstrip()
+            self.tail.append(line)
+            sink(self.spec.name, line)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def signal(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signum)
+
+
+class Launcher:
+    """Start processes, wait for `/readyz`, stop them all; use it as a context manager."""
+
+    def __init__(
+        self,
+        specs: Iterable[ProcessSpec],
+        sink: Sink | None = None,
+        ready_timeout: float = 60.0,
+        stop_timeout: float = 10.0,
+    ) -> None:
+        self.specs = list(specs)
+        self.sink = sink or print_sink(max((len(s.name) for s in self.specs), default=8) + 1)
+        self.ready_timeout = ready_timeout
+        self.stop_timeout = stop_timeout
+        self._running: list[_Running] = []
+
+    def __enter__(self) -> Launcher:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        try:
+            for spec in self.specs:
+                self._running.append(_Running(spec, self.sink))
+            for running in self._running:
+                self._wait_ready(running)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_ready(self, running: _Running) -> None:
+        spec = running.spec
+        deadline = time.monotonic() + self.ready_timeout
+        last_error = "no answer yet"
+        with httpx.Client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if not running.alive():
+                    raise LaunchError(
+                        f"{spec.name} exited with code {running.process.returncode} before it "
+                        f"was ready; its last output:\n" + "\n".join(running.tail)
+                    )
+                try:
+                    answer = client.get(spec.url + spec.ready_path)
+                    if answer.status_code == 200:
+                        return
+                    last_error = f"{spec.ready_path} answered {answer.status_code}"
+                except httpx.HTTPError as error:
+                    last_error = str(error) or type(error).__name__
+                time.sleep(0.1)
+        raise LaunchError(
+            f"{spec.name} was not ready at {spec.url}{spec.ready_path} after "
+            f"{self.ready_timeout:.0f}s ({last_error}); its last output:\n"
+            + "\n".join(running.tail)
+        )
+
+    def failed(self) -> list[str]:
+        """Names of processes that have exited on their own."""
+        return [r.spec.name for r in self._running if not r.alive()]
+
+    def wait(self) -> None:
+        """Block until a process exits (or Ctrl-C); the caller then stops the rest."""
+        while not self.failed():
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        """SIGTERM every process group, then SIGKILL what is still there after stop_timeout."""
+        running, self._running = self._running, []
+        for process in reversed(running):
+            process.signal(signal.SIGTERM)
+        deadline = time.monotonic() + self.stop_timeout
+        for process in running:
+            try:
+                process.process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.signal(signal.SIGKILL)
+                process.process.wait()
+            process.signal(signal.SIGKILL)  # any grandchild left in the group
+            process._pump.join(timeout=1)
+            if process.process.stdout is not None:
+                process.process.stdout.close()
+        if hasattr(self.sink, "close"):
+            self.sink.close()
+
+
+def run_step(argv: list[str], env: dict[str, str] | None = None) -> str:
+    """Run a one-off command (migrate, seed) to the end; raise with its output if it fails."""
+    result = subprocess.run(
+        argv,
+        cwd=ROOT,
+        env=os.environ | (env or {}),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise LaunchError(f"{' '.join(argv)} failed ({result.returncode}):\n{result.stderr}")
+    return result.stdout
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -1,0 +1,43 @@
+"""Run a stage plan: prepare, start, optionally seed, stop. Used by make, the demo and tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from stages.definitions import STAGES, StageOptions, StagePlan
+from stages.launcher import Launcher, Sink, run_step
+
+
+def plan(stage: str, options: StageOptions) -> StagePlan:
+    try:
+        return STAGES[stage](options)
+    except KeyError:
+        raise SystemExit(f"unknown stage {stage!r}; choose one of: {', '.join(STAGES)}") from None
+
+
+@dataclass
+class RunningStage:
+    plan: StagePlan
+    launcher: Launcher
+
+    @property
+    def url(self) -> str:
+        return self.plan.url
+
+
+@contextmanager
+def running_stage(
+    stage: str, options: StageOptions, sink: Sink | None = None, seed: bool = True
+) -> Iterator[RunningStage]:
+    """The stage, migrated, started, ready and (by default) seeded; stopped on exit."""
+    stage_plan = plan(stage, options)
+    options.data_dir.mkdir(parents=True, exist_ok=True)
+    for step in stage_plan.prepare:
+        run_step(step)
+    with Launcher(stage_plan.processes, sink=sink) as launcher:
+        if seed:
+            for step in stage_plan.seed:
+                run_step(step)
+        yield RunningStage(stage_plan, launcher)

@@ -1,0 +1,1 @@
+"""Root test settings: none of the suites may leave a process behind."""
