@@ -22,6 +22,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 def alembic_config(url: str, context: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
     config.set_main_option("version_locations", str(MIGRATIONS / "versions" / context))
     config.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
     config.attributes["context_name"] = context

@@ -1,0 +1,52 @@
+# threefold: the README's two commands are `make demo` and `make test`.
+# Every target sets up its own virtual environment first (.venv), from pyproject.toml.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PORT   ?= 8000
+
+.PHONY: help install demo test test-unit test-contract lint format openapi run-monolith seed clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the project with its dev tools
+
+demo: $(STAMP)  ## start the monolith, seed it, place three orders, print what happened, stop
+	$(PY) -m stages.demo
+
+test: $(STAMP)  ## lint, then every test (unit, contract on SQLite and PostgreSQL, integration)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest
+
+test-unit: $(STAMP)  ## only the domain rules (fast)
+	$(VENV)/bin/pytest tests/unit -q
+
+test-contract: $(STAMP)  ## only the black-box contract suite, against every stage
+	$(VENV)/bin/pytest tests/contract
+
+lint: $(STAMP)  ## ruff check and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)  ## apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+openapi: $(STAMP)  ## regenerate shop/openapi.json from the shared schemas
+	$(PY) -m shop.openapi > shop/openapi.json
+
+run-monolith: $(STAMP)  ## run the monolith on http://127.0.0.1:$(PORT) until Ctrl-C
+	$(PY) -m stages run monolith --port $(PORT)
+
+clean:  ## remove the local data and the virtual environment
+	rm -rf data $(VENV) .pytest_cache .ruff_cache *.egg-info

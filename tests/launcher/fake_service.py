@@ -1,0 +1,71 @@
+"""A stand-in service for the launcher tests: a stdlib HTTP server answering /readyz.
+
+python tests/launcher/fake_service.py --port 8123 [--delay 0.5] [--status 503] [--no-listen]
+    [--child] [--ignore-term] [--exit-code 3] [--lines 5]
+
+It prints `pid <pid>` at start, `child <pid>` when it spawned a sleeping child,
+`listening on <port>` once the server is up. With --exit-code it prints --lines
+lines (the last being `last words`) and exits before it ever listens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before listening")
+    parser.add_argument("--status", type=int, default=200, help="what /readyz answers")
+    parser.add_argument("--no-listen", action="store_true", help="never open the port")
+    parser.add_argument("--child", action="store_true", help="spawn a sleeping child")
+    parser.add_argument("--ignore-term", action="store_true", help="ignore SIGTERM")
+    parser.add_argument("--exit-code", type=int, help="exit with this code before listening")
+    parser.add_argument("--lines", type=int, default=1, help="lines to print before exiting")
+    args = parser.parse_args()
+
+    if args.ignore_term:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    print(f"pid {os.getpid()}", flush=True)
+    if args.child:
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        print(f"child {child.pid}", flush=True)
+    if args.exit_code is not None:
+        for number in range(1, args.lines):
+            print(f"output line {number}", flush=True)
+        print("last words", flush=True)
+        return args.exit_code
+    time.sleep(args.delay)
+    if args.no_listen:
+        while True:
+            time.sleep(60)
+
+    status = args.status
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            code = status if self.path == "/readyz" else 200
+            body = f"{self.path} {code}\n".encode()
+            self.send_response(code)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *log_args) -> None:
+            print(f"request {format % log_args}", flush=True)
+
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    print(f"listening on {args.port}", flush=True)
+    server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
