@@ -1,0 +1,1 @@
+"""The black-box contract suite (a package, so its module names cannot clash with tests/unit)."""
