@@ -131,7 +131,7 @@ def test_search_finds_a_product_by_its_name(shop):
 
 def test_search_is_case_insensitive(shop):
     lower = page(shop, q="oak mug")
-    assert page(shop, q="OAK MUG") == lower | {"items": lower["items"]}
+    assert page(shop, q="OAK MUG") == lower
     assert skus(page(shop, q="oAk mUg")) == skus(lower)
 
 

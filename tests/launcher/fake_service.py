@@ -1,11 +1,13 @@
 """A stand-in service for the launcher tests: a stdlib HTTP server answering /readyz.
 
 python tests/launcher/fake_service.py --port 8123 [--delay 0.5] [--status 503] [--no-listen]
-    [--child] [--ignore-term] [--exit-code 3] [--lines 5]
+    [--child] [--child-ignores-term] [--ignore-term] [--exit-code 3] [--lines 5]
+    [--die-after 0.5]
 
 It prints `pid <pid>` at start, `child <pid>` when it spawned a sleeping child,
 `listening on <port>` once the server is up. With --exit-code it prints --lines
-lines (the last being `last words`) and exits before it ever listens.
+lines (the last being `last words`) and exits before it ever listens; with
+--die-after it exits with code 4 that many seconds after it started listening.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -26,16 +29,24 @@ def main() -> int:
     parser.add_argument("--status", type=int, default=200, help="what /readyz answers")
     parser.add_argument("--no-listen", action="store_true", help="never open the port")
     parser.add_argument("--child", action="store_true", help="spawn a sleeping child")
+    parser.add_argument("--child-ignores-term", action="store_true", help="... ignoring SIGTERM")
     parser.add_argument("--ignore-term", action="store_true", help="ignore SIGTERM")
     parser.add_argument("--exit-code", type=int, help="exit with this code before listening")
     parser.add_argument("--lines", type=int, default=1, help="lines to print before exiting")
+    parser.add_argument("--die-after", type=float, help="exit (code 4) this long after listening")
     args = parser.parse_args()
 
     if args.ignore_term:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     print(f"pid {os.getpid()}", flush=True)
-    if args.child:
-        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    if args.child or args.child_ignores_term:
+        ignore = (
+            "signal.signal(signal.SIGTERM, signal.SIG_IGN); " if args.child_ignores_term else ""
+        )
+        code = f"import signal, time; {ignore}print('child up', flush=True); time.sleep(600)"
+        child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+        assert child.stdout is not None
+        child.stdout.readline()  # its SIGTERM disposition is set once it says it is up
         print(f"child {child.pid}", flush=True)
     if args.exit_code is not None:
         for number in range(1, args.lines):
@@ -63,6 +74,8 @@ def main() -> int:
 
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     print(f"listening on {args.port}", flush=True)
+    if args.die_after is not None:
+        threading.Timer(args.die_after, os._exit, args=(4,)).start()
     server.serve_forever()
     return 0
 

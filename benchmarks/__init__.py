@@ -1,0 +1,1 @@
+"""Micro-benchmarks that print figures (never timed unit tests)."""

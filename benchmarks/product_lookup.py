@@ -1,0 +1,83 @@
+"""Requests per second of GET /api/products/{sku} next to a trivial JSON endpoint.
+
+Both run under the same gunicorn settings (monolith/gunicorn_conf.py), one
+after the other in one run, driven by wrk from a separate process, so the
+ratio is meaningful even on a busy machine where absolute numbers are not.
+
+    make bench            (installs wrk from Debian's packages if it is missing)
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from stages.definitions import PYTHON, StageOptions
+from stages.launcher import FileSink, Launcher, ProcessSpec, free_port
+from stages.running import running_stage
+
+GUNICORN = [PYTHON, "-m", "gunicorn", "-c", "python:monolith.gunicorn_conf"]
+
+
+def wrk(url: str, seconds: int, connections: int) -> float:
+    """Requests per second that wrk measured (non-2xx answers make it fail loudly)."""
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    if "Non-2xx" in out:
+        raise SystemExit(f"{url} answered errors:\n{out}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10, help="per measurement (10)")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds (2)")
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("wrk is not installed: apt-get install wrk (make bench does it)", file=sys.stderr)
+        return 1
+
+    work = Path(tempfile.mkdtemp(prefix="threefold-bench-"))
+    sink = FileSink(work / "servers.log")
+    port = free_port()
+    trivial = ProcessSpec(
+        "trivial",
+        [*GUNICORN, "benchmarks.trivial_app:app"],
+        port,
+        env={"BIND": f"127.0.0.1:{port}"},
+    )
+    options = StageOptions(port=free_port(), data_dir=work)
+    print(f"==> starting the monolith and the trivial app (logs in {work})", flush=True)
+    with running_stage("monolith", options, sink=sink) as stage, Launcher([trivial], sink=sink):
+        targets = {
+            "trivial JSON endpoint": f"{trivial.url}/trivial",
+            "GET /api/products/{sku}": f"{stage.url}/api/products/TF-0001",
+        }
+        for url in targets.values():  # warm-up
+            wrk(url, 2, args.connections)
+        results: dict[str, list[float]] = {name: [] for name in targets}
+        for round_number in range(1, args.rounds + 1):
+            for name, url in targets.items():
+                rps = wrk(url, args.seconds, args.connections)
+                results[name].append(rps)
+                print(f"    round {round_number}: {name:<24} {rps:9.0f} req/s", flush=True)
+    best = {name: max(values) for name, values in results.items()}
+    base = best["trivial JSON endpoint"]
+    print(f"\nsame gunicorn set-up, wrk -c{args.connections}, best of {args.rounds}:")
+    for name, rps in best.items():
+        print(f"  {name:<24} {rps:9.0f} req/s   {rps / base:5.2f} x trivial")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
