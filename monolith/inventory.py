@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-from monolith.http import admin_only, json_response, parse_body
+from monolith.http import admin_only, body, json_response
 from monolith.wiring import wiring
 from shop.schemas import RestockIn, StockOut
 from shop.services import inventory
@@ -19,7 +19,7 @@ def get_stock(sku: str):
 @bp.post("/<sku>")
 @admin_only
 def restock(sku: str):
-    body = parse_body(RestockIn)
+    restock_in = body(RestockIn)
     with wiring().database.writing() as session:
-        level = inventory.restock(session, sku, body.quantity)
+        level = inventory.restock(session, sku, restock_in.quantity)
     return json_response(StockOut.of(level))

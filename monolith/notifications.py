@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-from monolith.http import admin_only, json_response, parse_query
+from monolith.http import admin_only, json_response, query
 from monolith.wiring import wiring
 from shop.schemas import EmailQuery, NotificationList, NotificationOut
 from shop.services import notifications
@@ -13,7 +13,7 @@ bp = Blueprint("notifications", __name__, url_prefix="/api/notifications")
 @bp.get("")
 @admin_only
 def list_notifications():
-    email = parse_query(EmailQuery).email
+    email = query(EmailQuery).email
     with wiring().database.reading() as session:
         found = notifications.for_email(session, email)
     return json_response(NotificationList(items=[NotificationOut.of(n) for n in found]))

@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-from monolith.http import admin_only, json_response, parse_body, parse_query
+from monolith.http import admin_only, body, json_response, query
 from monolith.order_saga import place_order
 from monolith.wiring import wiring
 from shop.schemas import EmailQuery, OrderIn, OrderList, OrderOut
@@ -13,7 +13,7 @@ bp = Blueprint("orders", __name__, url_prefix="/api/orders")
 
 @bp.post("")
 def create_order():
-    order = place_order(wiring(), parse_body(OrderIn))
+    order = place_order(wiring(), body(OrderIn))
     return json_response(OrderOut.of(order), 202, {"Location": f"/api/orders/{order.id}"})
 
 
@@ -26,7 +26,7 @@ def get_order(order_id: str):
 @bp.get("")
 @admin_only
 def list_orders():
-    email = parse_query(EmailQuery).email
+    email = query(EmailQuery).email
     with wiring().database.reading() as session:
         found = orders.by_email(session, email)
     return json_response(OrderList(items=[OrderOut.of(o) for o in found]))
