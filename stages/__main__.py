@@ -37,14 +37,14 @@ def main(argv: list[str] | None = None) -> int:
     options = StageOptions(port=args.port, data_dir=args.data_dir, database_url=args.database_url)
     try:
         with running_stage(args.stage, options, seed=not args.no_seed) as stage:
-            print(f"\n{stage.plan.name} is ready at {stage.url}  (Ctrl-C stops it)")
+            print(f"\n{stage.plan.name} is ready at {stage.url}  (Ctrl-C stops it)", flush=True)
             for process in stage.plan.processes:
-                print(f"  {process.name:<14} {process.url}")
+                print(f"  {process.name:<14} {process.url}", flush=True)
             try:
                 stage.launcher.wait()
                 print(f"exited on its own: {', '.join(stage.launcher.failed())}; stopping the rest")
             except KeyboardInterrupt:
-                print("\nstopping ...")
+                print("\nstopping ...", flush=True)
     except LaunchError as error:
         print(f"error: {error}")
         return 1

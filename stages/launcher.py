@@ -108,6 +108,12 @@ class _Running:
             self.tail.append(line)
             sink(self.spec.name, line)
 
+    def drain(self, timeout: float = 5.0) -> None:
+        """Wait until all the output of the exited process has reached the sink."""
+        self._pump.join(timeout)
+        if not self._pump.is_alive() and self.process.stdout is not None:
+            self.process.stdout.close()
+
     def alive(self) -> bool:
         return self.process.poll() is None
 
@@ -156,6 +162,7 @@ class Launcher:
         with httpx.Client(timeout=2.0) as client:
             while time.monotonic() < deadline:
                 if not running.alive():
+                    running.drain()
                     raise LaunchError(
                         f"{spec.name} exited with code {running.process.returncode} before it "
                         f"was ready; its last output:\n" + "\n".join(running.tail)
@@ -196,9 +203,7 @@ class Launcher:
                 process.signal(signal.SIGKILL)
                 process.process.wait()
             process.signal(signal.SIGKILL)  # any grandchild left in the group
-            process._pump.join(timeout=1)
-            if process.process.stdout is not None:
-                process.process.stdout.close()
+            process.drain()
         if hasattr(self.sink, "close"):
             self.sink.close()
 

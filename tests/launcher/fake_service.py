@@ -2,12 +2,13 @@
 
 python tests/launcher/fake_service.py --port 8123 [--delay 0.5] [--status 503] [--no-listen]
     [--child] [--child-ignores-term] [--ignore-term] [--exit-code 3] [--lines 5]
-    [--die-after 0.5]
+    [--die-after 0.5] [--chatter 300]
 
 It prints `pid <pid>` at start, `child <pid>` when it spawned a sleeping child,
 `listening on <port>` once the server is up. With --exit-code it prints --lines
 lines (the last being `last words`) and exits before it ever listens; with
---die-after it exits with code 4 that many seconds after it started listening.
+--die-after it exits with code 4 that many seconds after it started listening;
+with --chatter it prints that many `chatter <n>` lines before it listens.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def main() -> int:
     parser.add_argument("--ignore-term", action="store_true", help="ignore SIGTERM")
     parser.add_argument("--exit-code", type=int, help="exit with this code before listening")
     parser.add_argument("--lines", type=int, default=1, help="lines to print before exiting")
+    parser.add_argument("--chatter", type=int, default=0, help="lines to print at start")
     parser.add_argument("--die-after", type=float, help="exit (code 4) this long after listening")
     args = parser.parse_args()
 
@@ -53,6 +55,9 @@ def main() -> int:
             print(f"output line {number}", flush=True)
         print("last words", flush=True)
         return args.exit_code
+    for number in range(1, args.chatter + 1):
+        print(f"chatter {number}")
+    sys.stdout.flush()
     time.sleep(args.delay)
     if args.no_listen:
         while True:
