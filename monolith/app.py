@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException
 
 from monolith import catalog, health, inventory, notifications, orders, payments
 from monolith.http import problem_response
@@ -31,7 +31,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     url = config.get("DATABASE_URL") or database_url(None, default="monolith")
 
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["threefold"] = Wiring(
         settings=settings,
         database=Database(url),
@@ -48,18 +47,14 @@ def _register_error_handlers(app: Flask) -> None:
     app.register_error_handler(Problem, problem_response)
     app.register_error_handler(DomainError, lambda e: problem_response(Problem.from_domain(e)))
 
-    @app.errorhandler(RequestEntityTooLarge)
-    def _too_large(error):
-        limit = app.config["MAX_CONTENT_LENGTH"]
-        return problem_response(Problem("payload-too-large", f"the body is over {limit} bytes"))
-
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         slug = _HTTP_PROBLEMS.get(error.code or 500)
         if slug is None:
             slug = "malformed-request" if (error.code or 500) < 500 else "internal-error"
         detail = f"no route for {request.method} {request.path}" if error.code == 404 else None
-        return problem_response(Problem(slug, detail or error.description or error.name))
+        headers = {k: v for k, v in error.get_headers() if k == "Allow"}  # 405 names the methods
+        return problem_response(Problem(slug, detail or error.description or error.name), headers)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

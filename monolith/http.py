@@ -11,14 +11,40 @@ from flask import Response, request
 from pydantic import BaseModel
 
 from monolith.wiring import wiring
-from shop.http_input import check_admin, parse_json_body, parse_query
+from shop.http_input import (
+    check_admin,
+    check_declared_size,
+    check_read_size,
+    parse_json_body,
+    parse_query,
+)
 from shop.problems import PROBLEM_CONTENT_TYPE, Problem
 
 M = TypeVar("M", bound=BaseModel)
 
 
+# A refused body is still read (and dropped) up to this size, so the client, which may
+# still be sending it, gets the 413 instead of a connection reset.
+DRAIN_BYTES = 1024 * 1024
+
+
+def _drain() -> None:
+    left = DRAIN_BYTES
+    while left > 0 and (chunk := request.stream.read(min(left, 65536))):
+        left -= len(chunk)
+
+
 def body(model: type[M]) -> M:
-    return parse_json_body(request.content_type, request.get_data(cache=False), model)
+    """The JSON body as `model`; bodies over the limit are refused, chunked ones too."""
+    limit = wiring().settings.max_body_bytes
+    try:
+        check_declared_size(request.content_length, limit)
+        raw = request.stream.read(limit + 1)
+        check_read_size(raw, limit)
+    except Problem:
+        _drain()
+        raise
+    return parse_json_body(request.content_type, raw, model)
 
 
 def query(model: type[M]) -> M:
@@ -29,8 +55,13 @@ def json_response(model: BaseModel, status: int = 200, headers: dict | None = No
     return Response(model.model_dump_json(), status, headers, mimetype="application/json")
 
 
-def problem_response(problem: Problem) -> Response:
-    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
+def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response:
+    headers = dict(headers or {})
+    if problem.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if problem.status == 413:
+        # The unread rest of the body makes the connection unusable: say so.
+        headers["Connection"] = "close"
     payload = json.dumps(problem.to_dict(instance=request.path))
     return Response(payload, problem.status, headers, mimetype=PROBLEM_CONTENT_TYPE)
 

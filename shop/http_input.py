@@ -31,10 +31,31 @@ def parse_json_body(content_type: str | None, raw: bytes, model: type[M]) -> M:
         data = json.loads(raw or b"")
     except (ValueError, UnicodeDecodeError) as error:
         raise Problem("malformed-request", f"the body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise Problem("malformed-request", "the body is nested too deeply") from None
     try:
         return model.model_validate(data)
     except ValidationError as error:
         raise _invalid(error) from None
+
+
+def too_large(limit: int) -> Problem:
+    return Problem("payload-too-large", f"the body is over {limit} bytes")
+
+
+def check_declared_size(content_length: int | None, limit: int) -> None:
+    """Refuse a body by its Content-Length before reading any of it."""
+    if content_length is not None and content_length > limit:
+        raise too_large(limit)
+
+
+def check_read_size(raw: bytes, limit: int) -> None:
+    """Refuse a body that turned out longer than the limit (a chunked one, say).
+
+    Read at most limit + 1 bytes: one byte more than allowed proves it is too long.
+    """
+    if len(raw) > limit:
+        raise too_large(limit)
 
 
 def parse_query(params: Mapping[str, str], model: type[M]) -> M:

@@ -12,9 +12,11 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from shop.domain.catalog import (
+    DESCRIPTION_PATTERN,
     MAX_DESCRIPTION_LENGTH,
     MAX_NAME_LENGTH,
     MAX_PRICE_CENTS,
+    NAME_PATTERN,
     SKU_PATTERN,
     Product,
 )
@@ -28,6 +30,9 @@ Sku = Annotated[str, Field(pattern=SKU_PATTERN, examples=["TF-0001"])]
 Email = Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=254, examples=["ada@example.com"])]
 Currency = Literal[tuple(sorted(CURRENCIES))]  # type: ignore[valid-type]
 Cents = Annotated[StrictInt, Field(ge=1, le=MAX_PRICE_CENTS)]
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN)]
+Description = Annotated[str, Field(max_length=MAX_DESCRIPTION_LENGTH, pattern=DESCRIPTION_PATTERN)]
+Plain = Annotated[str, Field(pattern=NAME_PATTERN)]  # one line, no control characters
 MAX_PER_PAGE = 100
 MAX_QUERY_LENGTH = 100
 
@@ -38,8 +43,8 @@ class _In(BaseModel):
 
 class ProductIn(_In):
     sku: Sku
-    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
-    description: Annotated[str, Field(max_length=MAX_DESCRIPTION_LENGTH)] = ""
+    name: Name
+    description: Description = ""
     price_cents: Cents
     currency: Currency = "EUR"
 
@@ -48,8 +53,8 @@ class ProductIn(_In):
 
 
 class ProductUpdate(_In):
-    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
-    description: Annotated[str, Field(max_length=MAX_DESCRIPTION_LENGTH)] = ""
+    name: Name
+    description: Description = ""
     price_cents: Cents
     currency: Currency = "EUR"
 
@@ -80,17 +85,17 @@ class _Query(BaseModel):
 
 
 class ProductQuery(_Query):
-    q: Annotated[str, Field(max_length=MAX_QUERY_LENGTH)] = ""
+    q: Annotated[Plain, Field(max_length=MAX_QUERY_LENGTH)] = ""
     page: Annotated[int, Field(ge=1, le=1_000_000)] = 1
     per_page: Annotated[int, Field(ge=1, le=MAX_PER_PAGE)] = 20
 
 
 class EmailQuery(_Query):
-    email: Annotated[str, Field(min_length=3, max_length=254)]
+    email: Annotated[Plain, Field(min_length=3, max_length=254)]
 
 
 class OrderIdQuery(_Query):
-    order_id: Annotated[str, Field(min_length=1, max_length=64)]
+    order_id: Annotated[Plain, Field(min_length=1, max_length=64)]
 
 
 class ProductOut(BaseModel):

@@ -9,6 +9,10 @@ from shop.domain.errors import InvalidProduct
 from shop.domain.money import CURRENCIES
 
 SKU_PATTERN = r"^[A-Z0-9][A-Z0-9-]{2,31}$"
+# Names hold no control character; descriptions may hold tabs and line breaks. (PostgreSQL
+# cannot store NUL in text at all, so refusing it here keeps every backend the same.)
+NAME_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+DESCRIPTION_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 _SKU = re.compile(SKU_PATTERN)
 MAX_NAME_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 2000
@@ -35,6 +39,10 @@ class Product:
             raise InvalidProduct(f"sku {self.sku!r} must match {SKU_PATTERN}")
         if not self.name.strip() or len(self.name) > MAX_NAME_LENGTH:
             raise InvalidProduct(f"name must be 1-{MAX_NAME_LENGTH} characters")
+        if not re.fullmatch(NAME_PATTERN, self.name):
+            raise InvalidProduct("name must not contain control characters")
+        if not re.fullmatch(DESCRIPTION_PATTERN, self.description):
+            raise InvalidProduct("description must not contain control characters")
         if len(self.description) > MAX_DESCRIPTION_LENGTH:
             raise InvalidProduct(f"description must be at most {MAX_DESCRIPTION_LENGTH} characters")
         price = self.price_cents
@@ -49,6 +57,9 @@ class Product:
 
 
 def matches(product: Product, query: str) -> bool:
-    """Text search: every word of the query occurs in the sku, name or description."""
-    haystack = f"{product.sku} {product.name} {product.description}".casefold()
-    return all(word in haystack for word in query.casefold().split())
+    """Text search: every word of the query occurs in the sku, name or description.
+
+    Case is ignored with str.lower(), the same folding SQL's lower() does.
+    """
+    haystack = f"{product.sku} {product.name} {product.description}".lower()
+    return all(word in haystack for word in query.lower().split())

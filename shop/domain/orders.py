@@ -23,7 +23,7 @@ from shop.domain.money import MAX_SAFE_CENTS
 
 MAX_LINES = 20
 MAX_QUANTITY = 100
-EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,}$"
+EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,190}\.[A-Za-z]{2,}$"
 _EMAIL = re.compile(EMAIL_PATTERN)
 ORDER_ID_PATTERN = r"^ord_[A-Za-z0-9_-]{22}$"
 _ORDER_ID = re.compile(ORDER_ID_PATTERN)

@@ -53,6 +53,10 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
 def _sqlite_engine(url: str, immediate: bool) -> Engine:
     path = make_url(url).database
     if path and path != ":memory:":
@@ -68,6 +72,8 @@ def _sqlite_engine(url: str, immediate: bool) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # SQLite's own lower() folds ASCII only; search must fold "Ä" as PostgreSQL does.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # pragma: no cover - driver hook

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shop.domain.catalog import Product
+from shop.domain.catalog import Product, is_valid_sku
 from shop.persistence.catalog_store import CatalogStore
 from shop.services.errors import AlreadyExists, NotFound
 
@@ -16,7 +17,7 @@ def list_products(
 
 
 def get_product(session: Session, sku: str) -> Product:
-    product = CatalogStore(session).get(sku)
+    product = CatalogStore(session).get(sku) if is_valid_sku(sku) else None
     if product is None:
         raise NotFound(f"no product with sku {sku}")
     return product
@@ -28,15 +29,19 @@ def products_for(session: Session, skus: list[str]) -> dict[str, Product]:
 
 def create_product(session: Session, product: Product) -> Product:
     store = CatalogStore(session)
+    exists = AlreadyExists(f"a product with sku {product.sku} exists")
     if store.get(product.sku) is not None:
-        raise AlreadyExists(f"a product with sku {product.sku} exists")
-    store.add(product)
+        raise exists
+    try:
+        store.add(product)
+    except IntegrityError:  # a concurrent request created it between the check and the insert
+        raise exists from None
     return product
 
 
 def update_product(session: Session, product: Product) -> Product:
     store = CatalogStore(session)
-    if store.get(product.sku) is None:
+    if not is_valid_sku(product.sku) or store.get(product.sku) is None:
         raise NotFound(f"no product with sku {product.sku}")
     store.replace(product)
     return product

@@ -5,13 +5,14 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from shop.domain import inventory as rules
+from shop.domain.catalog import is_valid_sku
 from shop.domain.inventory import Reservation, ReservationStatus, StockLevel
 from shop.persistence.inventory_store import InventoryStore
 from shop.services.errors import NotFound
 
 
 def get_stock(session: Session, sku: str) -> StockLevel:
-    level = InventoryStore(session).level(sku)
+    level = InventoryStore(session).level(sku) if is_valid_sku(sku) else None
     if level is None:
         raise NotFound(f"no stock kept for sku {sku}")
     return level
@@ -29,7 +30,7 @@ def track(session: Session, sku: str) -> StockLevel:
 
 def restock(session: Session, sku: str, quantity: int) -> StockLevel:
     store = InventoryStore(session)
-    levels = store.levels_for_update([sku])
+    levels = store.levels_for_update([sku]) if is_valid_sku(sku) else {}
     if sku not in levels:
         raise NotFound(f"no stock kept for sku {sku}")
     levels[sku].restock(quantity)

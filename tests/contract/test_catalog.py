@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
 from tests.contract.helpers import assert_problem
@@ -64,7 +66,7 @@ def test_listed_product_is_the_product(shop):
     assert shop.get("/api/products/TF-0001").json() == listed
 
 
-def test_every_seed_product_has_stock(shop):
+def test_a_seed_product_has_stock(shop):
     level = shop.stock("TF-0002")
     assert level["sku"] == "TF-0002"
     assert level["available"] >= 0 and level["reserved"] >= 0 and level["sold"] >= 0
@@ -151,6 +153,19 @@ def test_every_word_must_match(shop):
 
 def test_word_order_does_not_matter(shop):
     assert skus(page(shop, q="mug oak")) == skus(page(shop, q="oak mug"))
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["Ärmel", "ärmel", "ÄRMEL", "ωmega", "ΩMEGA", "ärmel ΩMEGA"],
+    ids=["exact", "lower", "upper", "greek-lower", "greek-upper", "mixed"],
+)
+def test_search_is_case_insensitive_beyond_ascii(shop, request, query):
+    sku = "U-" + secrets.token_hex(5).upper()
+    tag = secrets.token_hex(6)  # only this test's product has it
+    body = {"sku": sku, "name": f"Ärmel Ωmega {tag}", "price_cents": 100}
+    assert shop.post("/api/products", json=body, headers=shop.admin).status_code == 201
+    assert skus(page(shop, q=f"{query} {tag}")) == [sku]
 
 
 @pytest.mark.parametrize("query", ["zzqqxx", "oak-mug-nothing", "%", "_", "\\"])

@@ -215,6 +215,17 @@ def test_order_of_several_products(shop):
     stock_is(shop, second, available=4, reserved=0, sold=1)
 
 
+def test_large_totals_are_exact(shop):
+    top_price = 100_000_000  # the highest unit price: 1,000,000.00
+    first = shop.new_product(stock=100, price_cents=top_price)
+    second = shop.new_product(stock=100, price_cents=top_price - 1)
+    order = shop.place_and_wait(new_email(), [(first, 100), (second, 100)])
+    assert order["status"] == "confirmed"
+    total = 100 * top_price + 100 * (top_price - 1)
+    assert order["total_cents"] == total  # 19,999,999,900 cents: far past 32 bits
+    assert shop.payments_of(order["id"])[0]["amount_cents"] == total
+
+
 def test_order_keeps_the_price_it_was_placed_at(shop):
     sku = shop.new_product(stock=5, price_cents=PRICE)
     order = shop.place_and_wait(new_email(), [(sku, 1)])
