@@ -33,6 +33,7 @@ def place_order(wiring: Wiring, request: OrderIn) -> Order:
             else:
                 inventory.release(session, order.id)
 
-        orders.save(session, order)
         notifications.notify(session, order)
+        order.notified = True
+        orders.save(session, order)
     return order

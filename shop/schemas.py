@@ -178,7 +178,7 @@ class PaymentOut(BaseModel):
     order_id: str
     amount_cents: int
     currency: str
-    status: Literal["captured", "declined", "failed"]
+    status: Literal["pending", "captured", "declined", "failed"]
     reason: str | None
     created_at: datetime
 

@@ -2,6 +2,7 @@
 
 python -m stages run monolith --port 8000
 python -m stages run monolith --database-url postgresql://postgres@127.0.0.1/shop
+python -m stages run microservices --database-url catalog=postgresql://.../catalog ...
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import argparse
 import signal
 from pathlib import Path
 
-from stages.definitions import STAGES, StageOptions
+from stages.definitions import DATABASES, STAGES, StageOptions
 from stages.launcher import LaunchError
 from stages.running import running_stage
 
@@ -29,12 +30,23 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("stage", choices=list(STAGES))
     run.add_argument("--port", type=int, default=8000, help="public port (default 8000)")
     run.add_argument("--data-dir", type=Path, default=Path("data"), help="SQLite files (./data)")
-    run.add_argument("--database-url", help="use this PostgreSQL database instead of SQLite")
+    run.add_argument(
+        "--database-url",
+        action="append",
+        default=[],
+        metavar="[NAME=]URL",
+        help="a PostgreSQL database instead of a SQLite file; NAME is one of the stage's "
+        "databases (monolith; catalog, inventory, ... for microservices), default: the first",
+    )
     run.add_argument("--no-seed", action="store_true", help="do not load the demo catalog")
     args = parser.parse_args(argv)
 
     _stop_on_sigterm()
-    options = StageOptions(port=args.port, data_dir=args.data_dir, database_url=args.database_url)
+    urls = {}
+    for given in args.database_url:
+        name, _, url = given.rpartition("=") if "=" in given.split("://")[0] else ("", "", given)
+        urls[name or DATABASES[args.stage][0]] = url
+    options = StageOptions(port=args.port, data_dir=args.data_dir, database_urls=urls)
     try:
         with running_stage(args.stage, options, seed=not args.no_seed) as stage:
             print(f"\n{stage.plan.name} is ready at {stage.url}  (Ctrl-C stops it)", flush=True)

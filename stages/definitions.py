@@ -31,17 +31,29 @@ class StageOptions:
 
     port: int = 8000
     data_dir: Path = Path("data")
-    database_url: str | None = None  # PostgreSQL server URL, or None for SQLite files
+    # Database URL per name in the stage's DATABASES (e.g. PostgreSQL); a name left out
+    # gets a SQLite file in data_dir.
+    database_urls: Mapping[str, str] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict)  # ADMIN_TOKEN, PAYMENT_*, ...
+    # Extra environment for one process only, by process name (fault injection).
+    process_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def database(self, name: str) -> str:
+        return self.database_urls.get(name) or f"sqlite:///{self.data_dir.resolve() / name}.sqlite"
 
 
 def monolith(options: StageOptions) -> StagePlan:
-    url = options.database_url or f"sqlite:///{options.data_dir.resolve() / 'monolith.sqlite'}"
+    url = options.database("monolith")
     web = ProcessSpec(
         name="monolith",
         argv=[PYTHON, "-m", "gunicorn", "-c", "python:monolith.gunicorn_conf", "monolith.wsgi:app"],
         port=options.port,
-        env={"DATABASE_URL": url, "BIND": f"127.0.0.1:{options.port}", **options.env},
+        env={
+            "DATABASE_URL": url,
+            "BIND": f"127.0.0.1:{options.port}",
+            **options.env,
+            **options.process_env.get("monolith", {}),
+        },
     )
     return StagePlan(
         name="monolith",
@@ -53,3 +65,5 @@ def monolith(options: StageOptions) -> StagePlan:
 
 
 STAGES: dict[str, Callable[[StageOptions], StagePlan]] = {"monolith": monolith}
+# The databases each stage keeps (names for StageOptions.database_urls).
+DATABASES: dict[str, tuple[str, ...]] = {"monolith": ("monolith",)}

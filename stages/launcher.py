@@ -181,6 +181,28 @@ class Launcher:
             + "\n".join(running.tail)
         )
 
+    def _find(self, name: str) -> _Running:
+        for running in self._running:
+            if running.spec.name == name:
+                return running
+        raise KeyError(f"no running process named {name!r}")
+
+    def kill(self, name: str) -> None:
+        """Crash one process on purpose (SIGKILL to its group): fault injection."""
+        running = self._find(name)
+        running.signal(signal.SIGKILL)
+        running.process.wait()
+        running.drain()
+
+    def restart(self, name: str) -> None:
+        """Start a killed (or exited) process again and wait until it is ready."""
+        old = self._find(name)
+        if old.alive():
+            raise RuntimeError(f"{name} is still running")
+        fresh = _Running(old.spec, self.sink)
+        self._running[self._running.index(old)] = fresh
+        self._wait_ready(fresh)
+
     def failed(self) -> list[str]:
         """Names of processes that have exited on their own."""
         return [r.spec.name for r in self._running if not r.alive()]

@@ -110,6 +110,7 @@ class Order:
     lines: list[OrderLine]
     status: OrderStatus = OrderStatus.PENDING
     reason: str | None = None
+    notified: bool = False  # the customer was told of the final status
     created_at: datetime = field(default_factory=_now)
     updated_at: datetime = field(default_factory=_now)
 

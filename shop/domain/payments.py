@@ -18,7 +18,7 @@ import random
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -32,6 +32,7 @@ def is_valid_token(token: str) -> bool:
 
 
 class ChargeStatus(StrEnum):
+    PENDING = "pending"  # asked, no answer yet: the provider call is under way
     CAPTURED = "captured"
     DECLINED = "declined"
     FAILED = "failed"
@@ -101,3 +102,25 @@ class Charge:
     @property
     def captured(self) -> bool:
         return self.status is ChargeStatus.CAPTURED
+
+
+CANCELLED = "cancelled: no answer in time"
+
+
+def settle_charge(charge: Charge, decision: ChargeDecision) -> Charge:
+    """A pending charge takes the provider's decision; a final one keeps its own.
+
+    So a charge cancelled while the provider was slow stays cancelled, even if
+    the provider approves afterwards: nothing is captured for an order that was
+    already given up.
+    """
+    if charge.status is not ChargeStatus.PENDING:
+        return charge
+    return replace(charge, status=decision.status, reason=decision.reason)
+
+
+def cancel_charge(charge: Charge) -> Charge:
+    """Give up a pending charge (it becomes failed); a final charge stays as it is."""
+    if charge.status is not ChargeStatus.PENDING:
+        return charge
+    return replace(charge, status=ChargeStatus.FAILED, reason=CANCELLED)

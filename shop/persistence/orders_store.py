@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from shop.domain.orders import Order, OrderLine, OrderStatus
@@ -26,6 +26,7 @@ class OrderStore:
                 total_cents=order.total_cents,
                 status=str(order.status),
                 reason=order.reason,
+                notified=order.notified,
                 created_at=order.created_at,
                 updated_at=order.updated_at,
             )
@@ -70,8 +71,27 @@ class OrderStore:
         self.session.execute(
             update(order_rows)
             .where(order_rows.c.id == order.id)
-            .values(status=str(order.status), reason=order.reason, updated_at=order.updated_at)
+            .values(
+                status=str(order.status),
+                reason=order.reason,
+                notified=order.notified,
+                updated_at=order.updated_at,
+            )
         )
+
+    def delete(self, order_id: str) -> None:
+        self.session.execute(delete(order_lines).where(order_lines.c.order_id == order_id))
+        self.session.execute(delete(order_rows).where(order_rows.c.id == order_id))
+
+    def final_unnotified(self, limit: int = 100) -> list[Order]:
+        rows = self.session.execute(
+            select(order_rows)
+            .where(order_rows.c.status != str(OrderStatus.PENDING))
+            .where(order_rows.c.notified.is_(False))
+            .order_by(order_rows.c.updated_at)
+            .limit(limit)
+        ).all()
+        return self._load(rows)
 
     def _load(self, rows) -> list[Order]:
         if not rows:
@@ -92,6 +112,7 @@ class OrderStore:
                 lines=lines[row.id],
                 status=OrderStatus(row.status),
                 reason=row.reason,
+                notified=row.notified,
                 created_at=as_utc(row.created_at),
                 updated_at=as_utc(row.updated_at),
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from shop.domain.payments import Charge, ChargeStatus
@@ -26,9 +26,17 @@ class PaymentStore:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def for_order(self, order_id: str) -> Charge | None:
-        row = self.session.execute(select(charges).where(charges.c.order_id == order_id)).first()
+    def for_order(self, order_id: str, for_update: bool = False) -> Charge | None:
+        query = select(charges).where(charges.c.order_id == order_id)
+        row = self.session.execute(query.with_for_update() if for_update else query).first()
         return _charge(row) if row else None
+
+    def save_status(self, charge: Charge) -> None:
+        self.session.execute(
+            update(charges)
+            .where(charges.c.id == charge.id)
+            .values(status=str(charge.status), reason=charge.reason)
+        )
 
     def add(self, charge: Charge) -> None:
         values = vars(charge) | {"status": str(charge.status)}

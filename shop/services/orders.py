@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.orm import Session
 
 from shop.domain.orders import Order, is_order_id
@@ -28,3 +30,18 @@ def save(session: Session, order: Order) -> Order:
 
 def by_email(session: Session, email: str) -> list[Order]:
     return OrderStore(session).by_email(email)
+
+
+def delete(session: Session, order_id: str) -> None:
+    """Undo an order nothing else has seen yet (its first step could not even be sent)."""
+    OrderStore(session).delete(order_id)
+
+
+def stuck(session: Session, older_than: datetime, limit: int = 100) -> list[Order]:
+    """Pending orders older than `older_than`: a saga that stopped half way."""
+    return OrderStore(session).pending_before(older_than, limit)
+
+
+def unnotified(session: Session, limit: int = 100) -> list[Order]:
+    """Final orders whose customer has not been told yet."""
+    return OrderStore(session).final_unnotified(limit)

@@ -13,7 +13,7 @@ from contextlib import ExitStack
 
 import pytest
 
-from stages.definitions import StageOptions
+from stages.definitions import DATABASES, StageOptions
 from stages.launcher import FileSink, free_port
 from stages.running import running_stage
 from tests.support.client import ShopClient
@@ -32,13 +32,13 @@ def stage(request, tmp_path_factory) -> Iterator[ShopClient]:
     name, backend = request.param
     data_dir = tmp_path_factory.mktemp(f"{name}-{backend}")
     with ExitStack() as stack:
-        database_url = None
+        database_urls = {}
         if backend == "postgres":
-            database_url = stack.enter_context(fresh_databases("shop"))["shop"]
+            database_urls = stack.enter_context(fresh_databases(*DATABASES[name]))
         options = StageOptions(
             port=free_port(),
             data_dir=data_dir,
-            database_url=database_url,
+            database_urls=database_urls,
             env={"ADMIN_TOKEN": ADMIN_TOKEN},
         )
         log = data_dir / "stage.log"
