@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 
-.PHONY: help install demo test test-unit test-contract lint format openapi run-monolith bench clean
+.PHONY: help install demo test test-unit test-contract lint format openapi run-monolith run-microservices bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ openapi: $(STAMP)  ## regenerate shop/openapi.json from the shared schemas
 
 run-monolith: $(STAMP)  ## run the monolith on http://127.0.0.1:$(PORT) until Ctrl-C
 	$(PY) -m stages run monolith --port $(PORT)
+
+run-microservices: $(STAMP)  ## run the gateway on http://127.0.0.1:$(PORT) and the five services
+	$(PY) -m stages run microservices --port $(PORT)
 
 bench: $(STAMP)  ## req/s of GET /api/products/{sku} next to a trivial JSON endpoint (wrk)
 	@command -v wrk >/dev/null || apt-get install -y wrk || { echo "install wrk"; exit 1; }

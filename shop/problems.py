@@ -52,6 +52,8 @@ PROBLEM_TYPES: dict[str, ProblemType] = {t.slug: t for t in _TYPES}
 class Problem(Exception):
     """An error answer: raise it anywhere in a request, the stage renders it."""
 
+    FIELDS = frozenset({"type", "title", "status", "detail", "instance"})
+
     def __init__(self, slug: str, detail: str, **extensions: Any) -> None:
         super().__init__(detail)
         self.type = PROBLEM_TYPES[slug]

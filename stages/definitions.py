@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stages.launcher import ProcessSpec
+from stages.launcher import ProcessSpec, free_port
 
 PYTHON = sys.executable
 
@@ -64,6 +64,55 @@ def monolith(options: StageOptions) -> StagePlan:
     )
 
 
-STAGES: dict[str, Callable[[StageOptions], StagePlan]] = {"monolith": monolith}
+SERVICES = ("catalog", "inventory", "orders", "payments", "notifications")
+
+
+def _uvicorn(app: str, port: int) -> list[str]:
+    return [
+        PYTHON, "-m", "uvicorn", "--factory", app,
+        "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+    ]  # fmt: skip
+
+
+def microservices(options: StageOptions) -> StagePlan:
+    """Five services, each on its own port and database, and the gateway on the public port."""
+    ports = {name: free_port() for name in SERVICES}
+    peers = {f"{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    processes = [
+        ProcessSpec(
+            name=name,
+            argv=_uvicorn(f"microservices.{name}.app:create_app", port),
+            port=port,
+            env={
+                "DATABASE_URL": options.database(name),
+                **peers,
+                **options.env,
+                **options.process_env.get(name, {}),
+            },
+        )
+        for name, port in ports.items()
+    ]
+    gateway = ProcessSpec(
+        name="gateway",
+        argv=_uvicorn("microservices.gateway.app:create_app", options.port),
+        port=options.port,
+        env={**peers, **options.env, **options.process_env.get("gateway", {})},
+    )
+    migrate = [PYTHON, "-m", "shop.persistence.migrate"]
+    seed = [PYTHON, "-m", "shop.seed"]
+    catalog_db, inventory_db = options.database("catalog"), options.database("inventory")
+    return StagePlan(
+        name="microservices",
+        url=gateway.url,
+        processes=[*processes, gateway],
+        prepare=[[*migrate, "--url", options.database(n), "--context", n] for n in SERVICES],
+        seed=[[*seed, "--catalog-url", catalog_db, "--inventory-url", inventory_db]],
+    )
+
+
+STAGES: dict[str, Callable[[StageOptions], StagePlan]] = {
+    "monolith": monolith,
+    "microservices": microservices,
+}
 # The databases each stage keeps (names for StageOptions.database_urls).
-DATABASES: dict[str, tuple[str, ...]] = {"monolith": ("monolith",)}
+DATABASES: dict[str, tuple[str, ...]] = {"monolith": ("monolith",), "microservices": SERVICES}

@@ -20,7 +20,9 @@ def current() -> str:
 
 def bind(request_id: str | None) -> str:
     """Use the caller's id if it sent a sane one, else a new one; return it."""
-    value = request_id if request_id and len(request_id) <= 64 and request_id.isprintable() else None
+    value = (
+        request_id if request_id and len(request_id) <= 64 and request_id.isprintable() else None
+    )
     value = value or new_request_id()
     _current.set(value)
     return value
@@ -43,3 +45,4 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # our own line per call is enough

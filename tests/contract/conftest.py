@@ -24,6 +24,10 @@ ADMIN_TOKEN = "contract-suite-admin-token"
 STAGES = [
     pytest.param(("monolith", "sqlite"), id="monolith-sqlite"),
     pytest.param(("monolith", "postgres"), id="monolith-postgres", marks=pytest.mark.postgres),
+    pytest.param(("microservices", "sqlite"), id="microservices-sqlite"),
+    pytest.param(
+        ("microservices", "postgres"), id="microservices-postgres", marks=pytest.mark.postgres
+    ),
 ]
 
 

@@ -1,0 +1,87 @@
+"""The catalog service: products. New products are announced to inventory."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Request
+
+from microservices.common.http import Admin, json_body, json_response, query
+from microservices.common.messages import ProductList
+from microservices.common.service import build_service
+from microservices.common.settings import ServiceSettings
+from microservices.common.upstream import Upstream, UpstreamError, unavailable
+from shop.schemas import ProductIn, ProductOut, ProductPage, ProductQuery, ProductUpdate
+from shop.services import catalog
+
+public = APIRouter(prefix="/api/products", tags=["catalog"])
+internal = APIRouter(prefix="/internal/products", tags=["internal"])
+
+
+@public.get("")
+def list_products(request: Request, params: Annotated[ProductQuery, query(ProductQuery)]):
+    with request.app.state.database.reading() as session:
+        items, total = catalog.list_products(session, params.q, params.page, params.per_page)
+    return json_response(
+        ProductPage(
+            items=[ProductOut.of(p) for p in items],
+            page=params.page,
+            per_page=params.per_page,
+            total=total,
+        )
+    )
+
+
+@public.get("/{sku}")
+def get_product(request: Request, sku: str):
+    with request.app.state.database.reading() as session:
+        return json_response(ProductOut.of(catalog.get_product(session, sku)))
+
+
+@public.post("", dependencies=[Admin])
+def create_product(request: Request, body: Annotated[ProductIn, json_body(ProductIn)]):
+    product = body.to_domain()
+    with request.app.state.database.writing() as session:
+        catalog.create_product(session, product)
+        # Inventory starts keeping stock before the product is committed: if it cannot,
+        # the product is not created either (tracking is idempotent, so a retry is safe).
+        try:
+            request.app.state.inventory.call(
+                "POST", f"/internal/stock/{product.sku}/track", idempotent=True
+            )
+        except UpstreamError as error:
+            raise unavailable(error) from None
+    headers = {"Location": f"/api/products/{product.sku}"}
+    return json_response(ProductOut.of(product), 201, headers)
+
+
+@public.put("/{sku}", dependencies=[Admin])
+def update_product(
+    request: Request, sku: str, body: Annotated[ProductUpdate, json_body(ProductUpdate)]
+):
+    product = body.to_domain(sku)
+    with request.app.state.database.writing() as session:
+        catalog.update_product(session, product)
+    return json_response(ProductOut.of(product))
+
+
+@internal.get("")
+def products_by_sku(request: Request):
+    """The products among the given skus (?sku=A&sku=B): the orders service prices with it."""
+    skus = request.query_params.getlist("sku")
+    with request.app.state.database.reading() as session:
+        found = catalog.products_for(session, skus)
+    return json_response(ProductList(items=[ProductOut.of(p) for p in found.values()]))
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    settings = settings or ServiceSettings()
+
+    def start(app: FastAPI) -> None:
+        app.state.inventory = Upstream(
+            "inventory", settings.inventory_url, settings.connect_timeout, settings.call_timeout
+        )
+
+    return build_service(
+        "catalog", settings, [public, internal], start, lambda app: app.state.inventory.close()
+    )

@@ -1,0 +1,71 @@
+"""Bodies of the services' internal calls (under /internal, never routed by the gateway)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shop.domain.inventory import Reservation
+from shop.domain.orders import Order, OrderLine, OrderStatus
+from shop.schemas import Cents, Currency, OrderOut, ProductOut, Sku
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProductList(BaseModel):
+    items: list[ProductOut]
+
+
+class ReserveIn(_In):
+    order_id: str
+    lines: dict[Sku, Annotated[int, Field(ge=1)]]
+
+
+class ReservationOut(BaseModel):
+    order_id: str
+    status: Literal["held", "rejected", "released", "committed"]
+    lines: dict[str, int]
+    reason: str | None
+
+    @classmethod
+    def of(cls, reservation: Reservation) -> ReservationOut:
+        return cls(
+            order_id=reservation.order_id,
+            status=reservation.status.value,
+            lines=reservation.lines,
+            reason=reservation.reason,
+        )
+
+
+class ChargeIn(_In):
+    order_id: str
+    amount_cents: Cents
+    currency: Currency
+    payment_token: str
+
+
+class CancelIn(_In):
+    amount_cents: Cents
+    currency: Currency
+
+
+class NotifyIn(_In):
+    order: OrderOut
+
+    def to_domain(self) -> Order:
+        """The order as the notification rules need it (the token is not sent around)."""
+        out = self.order
+        return Order(
+            id=out.id,
+            email=out.email,
+            payment_token="",
+            currency=out.currency,
+            lines=[OrderLine(x.sku, x.quantity, x.unit_price_cents) for x in out.lines],
+            status=OrderStatus(out.status),
+            reason=out.reason,
+            created_at=out.created_at,
+            updated_at=out.updated_at,
+        )

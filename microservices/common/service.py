@@ -1,0 +1,122 @@
+"""Building a service: the same FastAPI skeleton for each of the five contexts.
+
+Each service gets its settings, its own database, problem+json for every
+error, a request id in every log line, /healthz and /readyz (its database).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+from microservices.common import request_id
+from microservices.common.http import json_response, problem_response
+from microservices.common.settings import ServiceSettings
+from shop.domain.errors import DomainError
+from shop.persistence.database import Database
+from shop.problems import Problem, validation_problem
+from shop.schemas import Health
+
+_HTTP_PROBLEMS = {404: "not-found", 405: "method-not-allowed"}
+
+
+def build_service(
+    name: str,
+    settings: ServiceSettings,
+    routers: list[APIRouter],
+    on_start: Callable[[FastAPI], None] | None = None,
+    on_stop: Callable[[FastAPI], None] | None = None,
+) -> FastAPI:
+    request_id.configure_logging(name, settings.log_level)
+    log = logging.getLogger(name)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.database = Database(settings.database_for(name))
+        if on_start:
+            on_start(app)
+        log.info("%s ready", name)
+        yield
+        if on_stop:
+            on_stop(app)
+        app.state.database.dispose()
+
+    app = FastAPI(
+        title=f"threefold {name}",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.name = name
+    for router in [*routers, _health_router()]:
+        app.include_router(router)
+    _add_error_handlers(app, log)
+
+    @app.middleware("http")
+    async def _request_id(request: Request, call_next):
+        rid = request_id.bind(request.headers.get(request_id.HEADER))
+        started = time.perf_counter()
+        response = await call_next(request)
+        response.headers[request_id.HEADER] = rid
+        millis = (time.perf_counter() - started) * 1000
+        log.info("%s %s %s %.1fms", request.method, request.url.path, response.status_code, millis)
+        return response
+
+    return app
+
+
+def _health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz")
+    def healthz():
+        return json_response(Health(status="ok"))
+
+    @router.get("/readyz")
+    def readyz(request: Request):
+        try:
+            request.app.state.database.ping()
+        except Exception as error:  # noqa: BLE001 - any failure means not ready
+            return json_response(Health(status="unavailable", checks={"database": str(error)}), 503)
+        return json_response(Health(status="ok", checks={"database": "ok"}))
+
+    return router
+
+
+def _add_error_handlers(app: FastAPI, log: logging.Logger) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, problem: Problem):
+        return problem_response(problem, request.url.path)
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, error: DomainError):
+        return problem_response(Problem.from_domain(error), request.url.path)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError):
+        return problem_response(validation_problem(list(error.errors())), request.url.path)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, error: HTTPException):
+        slug = _HTTP_PROBLEMS.get(error.status_code, "malformed-request")
+        detail = (
+            f"no route for {request.method} {request.url.path}"
+            if error.status_code == 404
+            else str(error.detail)
+        )
+        headers = {k: v for k, v in (error.headers or {}).items() if k.lower() == "allow"}
+        return problem_response(Problem(slug, detail), request.url.path, headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception):
+        log.exception("unhandled error")
+        problem = Problem("internal-error", "something went wrong on our side")
+        return problem_response(problem, request.url.path)

@@ -1,0 +1,55 @@
+"""The orders service: places orders (the saga) and answers what became of them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Request
+
+from microservices.common.http import Admin, json_body, json_response, query
+from microservices.common.service import build_service
+from microservices.common.settings import ServiceSettings
+from microservices.orders import saga
+from microservices.orders.peers import Peers
+from microservices.orders.redrive import Redriver
+from shop.schemas import EmailQuery, OrderIn, OrderList, OrderOut
+from shop.services import orders
+
+public = APIRouter(prefix="/api/orders", tags=["orders"])
+
+
+@public.post("")
+def place_order(request: Request, body: Annotated[OrderIn, json_body(OrderIn)]):
+    state = request.app.state
+    order = saga.place(state.database, state.peers, body)
+    return json_response(OrderOut.of(order), 202, {"Location": f"/api/orders/{order.id}"})
+
+
+@public.get("/{order_id}")
+def get_order(request: Request, order_id: str):
+    with request.app.state.database.reading() as session:
+        return json_response(OrderOut.of(orders.get(session, order_id)))
+
+
+@public.get("", dependencies=[Admin])
+def list_orders(request: Request, params: Annotated[EmailQuery, query(EmailQuery)]):
+    with request.app.state.database.reading() as session:
+        found = orders.by_email(session, params.email)
+    return json_response(OrderList(items=[OrderOut.of(o) for o in found]))
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    settings = settings or ServiceSettings()
+
+    def start(app: FastAPI) -> None:
+        app.state.peers = Peers.from_settings(settings)
+        app.state.redriver = Redriver(
+            app.state.database, app.state.peers, settings.redrive_interval, settings.redrive_after
+        )
+        app.state.redriver.start()
+
+    def stop(app: FastAPI) -> None:
+        app.state.redriver.stop()
+        app.state.peers.close()
+
+    return build_service("orders", settings, [public], start, stop)

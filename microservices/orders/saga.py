@@ -1,0 +1,108 @@
+"""The microservices' order saga, orchestrated by the orders service over HTTP.
+
+    1. price the lines with the catalog          (down: 503, nothing written)
+    2. save the order as pending
+    3. reserve all lines with inventory          (down: 503, the order is deleted again)
+    4. charge with payments                      (no answer in time: cancel the charge)
+    5. captured: sell the stock, confirm;  else: release the stock, reject
+    6. notify the customer
+
+Every call after step 2 carries the order id as idempotency key, so the saga
+can be run again from step 3 at any time with the same result: that is what
+the re-driver (redrive.py) does for an order a failure left pending, until it
+is final and notified. The guarantee: no order is lost, none stays pending
+once its dependencies answer again, stock is never sold twice or lost, and
+nothing is captured for a rejected order.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from microservices.common.upstream import NoAnswer, NotSent, UpstreamError, unavailable
+from microservices.orders.peers import Peers
+from shop.domain.orders import Order, RejectReason, price_order
+from shop.persistence.database import Database
+from shop.schemas import OrderIn
+from shop.services import orders
+
+log = logging.getLogger("orders.saga")
+
+
+def place(database: Database, peers: Peers, request: OrderIn) -> Order:
+    """Steps 1-6 for a new order; answers the order, final unless a failure left it pending."""
+    requested = request.requested()
+    try:
+        products = peers.products([sku for sku, _ in requested])
+    except UpstreamError as error:
+        raise unavailable(error) from None
+    order = price_order(request.email, request.payment_token, requested, products)
+    with database.writing() as session:
+        orders.add(session, order)
+    try:
+        reservation = peers.reserve(order)
+    except NotSent as error:
+        with database.writing() as session:
+            orders.delete(session, order.id)  # inventory never saw it: as if never placed
+        raise unavailable(error) from None
+    except NoAnswer as error:
+        log.warning("order %s stays pending: %s", order.id, error)
+        return order
+    return advance(database, peers, order, reservation)
+
+
+def resume(database: Database, peers: Peers, order: Order) -> Order:
+    """Steps 3-6 again for an order left pending (the re-driver calls this)."""
+    try:
+        reservation = peers.reserve(order)
+    except UpstreamError as error:
+        log.warning("order %s still pending: %s", order.id, error)
+        return order
+    return advance(database, peers, order, reservation)
+
+
+def advance(database: Database, peers: Peers, order: Order, reservation: str) -> Order:
+    """Steps 4-6, from a known reservation to a final, notified order."""
+    try:
+        if reservation == "rejected":
+            order.reject(RejectReason.OUT_OF_STOCK)
+        else:
+            status = _payment_outcome(peers, order)
+            if status == "captured":
+                peers.commit(order.id)
+            else:
+                peers.release(order.id)
+            order.settle(status)
+    except UpstreamError as error:
+        log.warning("order %s stays pending: %s", order.id, error)
+        return order
+    with database.writing() as session:
+        orders.save(session, order)
+    notify(database, peers, order)
+    return order
+
+
+def _payment_outcome(peers: Peers, order: Order) -> str:
+    """captured, declined or failed: never a charge whose outcome is unknown."""
+    try:
+        status = peers.charge(order)
+    except NotSent:
+        return "failed"  # payments never saw the charge: nothing can be captured
+    except NoAnswer as error:
+        log.warning("order %s: charge %s, cancelling it", order.id, error.detail)
+        status = "pending"
+    if status == "pending":
+        status = peers.cancel_charge(order)  # if payments is unreachable, stays pending
+    return status
+
+
+def notify(database: Database, peers: Peers, order: Order) -> None:
+    """Step 6; on failure the order stays un-notified and the re-driver tries again."""
+    try:
+        peers.notify(order)
+    except UpstreamError as error:
+        log.warning("order %s not notified yet: %s", order.id, error)
+        return
+    order.notified = True
+    with database.writing() as session:
+        orders.save(session, order)

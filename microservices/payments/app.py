@@ -1,0 +1,63 @@
+"""The payments service: charges against the simulated provider.
+
+A charge is opened (pending) and committed before the provider is asked, and
+the provider's answer is recorded in a second transaction; a caller that gave
+up waiting cancels, and a late answer then changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Request
+
+from microservices.common.http import Admin, json_body, json_response, query
+from microservices.common.messages import CancelIn, ChargeIn
+from microservices.common.service import build_service
+from microservices.common.settings import ServiceSettings
+from shop.domain.payments import SimulatedProvider
+from shop.schemas import OrderIdQuery, PaymentList, PaymentOut
+from shop.services import payments
+
+public = APIRouter(prefix="/api/payments", tags=["payments"])
+internal = APIRouter(prefix="/internal/charges", tags=["internal"])
+
+
+@public.get("", dependencies=[Admin])
+def list_payments(request: Request, params: Annotated[OrderIdQuery, query(OrderIdQuery)]):
+    with request.app.state.database.reading() as session:
+        found = payments.charges_for_order(session, params.order_id)
+    return json_response(PaymentList(items=[PaymentOut.of(c) for c in found]))
+
+
+@internal.post("")
+def charge(request: Request, body: Annotated[ChargeIn, json_body(ChargeIn)]):
+    """Charge once per order id; asked again, answers the recorded (maybe pending) charge."""
+    database = request.app.state.database
+    with database.writing() as session:
+        opened, is_new = payments.open_charge(
+            session, body.order_id, body.amount_cents, body.currency
+        )
+    if not is_new:
+        return json_response(PaymentOut.of(opened))
+    decision = request.app.state.provider.decide(body.payment_token, body.amount_cents)
+    with database.writing() as session:
+        recorded = payments.record_decision(session, body.order_id, decision)
+    return json_response(PaymentOut.of(recorded))
+
+
+@internal.post("/{order_id}/cancel")
+def cancel(request: Request, order_id: str, body: Annotated[CancelIn, json_body(CancelIn)]):
+    """The caller gave up: a pending (or absent) charge becomes failed; a final one is answered."""
+    with request.app.state.database.writing() as session:
+        charge = payments.cancel(session, order_id, body.amount_cents, body.currency)
+    return json_response(PaymentOut.of(charge))
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    settings = settings or ServiceSettings()
+
+    def start(app: FastAPI) -> None:
+        app.state.provider = SimulatedProvider(settings.provider)
+
+    return build_service("payments", settings, [public, internal], start)
