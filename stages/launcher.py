@@ -187,11 +187,22 @@ class Launcher:
                 return running
         raise KeyError(f"no running process named {name!r}")
 
-    def kill(self, name: str) -> None:
-        """Crash one process on purpose (SIGKILL to its group): fault injection."""
+    def send_signal(self, name: str, signum: int) -> None:
+        """Signal one process's group and return at once (SIGTERM: a graceful stop begins)."""
+        self._find(name).signal(signum)
+
+    def kill(self, name: str, signum: int = signal.SIGKILL) -> None:
+        """Stop one process on purpose: fault injection.
+
+        SIGKILL (the default) is a crash; SIGTERM is a graceful stop, as on a redeploy.
+        """
         running = self._find(name)
-        running.signal(signal.SIGKILL)
-        running.process.wait()
+        running.signal(signum)
+        try:
+            running.process.wait(self.stop_timeout)
+        except subprocess.TimeoutExpired:
+            running.signal(signal.SIGKILL)
+            running.process.wait()
         running.drain()
 
     def restart(self, name: str) -> None:
@@ -199,6 +210,7 @@ class Launcher:
         old = self._find(name)
         if old.alive():
             raise RuntimeError(f"{name} is still running")
+        old.drain()
         fresh = _Running(old.spec, self.sink)
         self._running[self._running.index(old)] = fresh
         self._wait_ready(fresh)

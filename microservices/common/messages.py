@@ -7,8 +7,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shop.domain.inventory import Reservation
-from shop.domain.orders import Order, OrderLine, OrderStatus
-from shop.schemas import Cents, Currency, OrderOut, ProductOut, Sku
+from shop.domain.orders import MAX_ORDER_TOTAL_CENTS, Order, OrderLine, OrderStatus
+from shop.schemas import Currency, OrderOut, ProductOut, Sku
+
+Amount = Annotated[int, Field(ge=1, le=MAX_ORDER_TOTAL_CENTS)]  # an order total, not a price
 
 
 class _In(BaseModel):
@@ -42,13 +44,13 @@ class ReservationOut(BaseModel):
 
 class ChargeIn(_In):
     order_id: str
-    amount_cents: Cents
+    amount_cents: Amount
     currency: Currency
     payment_token: str
 
 
 class CancelIn(_In):
-    amount_cents: Cents
+    amount_cents: Amount
     currency: Currency
 
 

@@ -56,7 +56,8 @@ def build_service(
     )
     app.state.settings = settings
     app.state.name = name
-    for router in [*routers, _health_router()]:
+    app.state.routers = [*routers, _health_router()]
+    for router in app.state.routers:
         app.include_router(router)
     _add_error_handlers(app, log)
 
@@ -91,6 +92,16 @@ def _health_router() -> APIRouter:
     return router
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method some route takes for this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for router in request.app.state.routers:
+        for route in router.routes:
+            if route.path_regex.match(request.url.path):
+                methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
 def _add_error_handlers(app: FastAPI, log: logging.Logger) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, problem: Problem):
@@ -112,7 +123,7 @@ def _add_error_handlers(app: FastAPI, log: logging.Logger) -> None:
             if error.status_code == 404
             else str(error.detail)
         )
-        headers = {k: v for k, v in (error.headers or {}).items() if k.lower() == "allow"}
+        headers = {"Allow": _allowed_methods(request)} if error.status_code == 405 else None
         return problem_response(Problem(slug, detail), request.url.path, headers)
 
     @app.exception_handler(Exception)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request, Response
 
 from microservices.common.http import Admin, json_body, json_response
 from microservices.common.messages import ReservationOut, ReserveIn
@@ -47,18 +47,18 @@ def reserve(request: Request, body: Annotated[ReserveIn, json_body(ReserveIn)]):
 @internal.post("/reservations/{order_id}/release")
 def release(request: Request, order_id: str):
     """Compensation: give back what the order holds (again: no change)."""
-    with request.app.state.database.writing() as session:
-        reservation = inventory.release(session, order_id)
-    if reservation is None:
-        raise Problem("not-found", f"no reservation for order {order_id}")
-    return json_response(ReservationOut.of(reservation))
+    return _settle(request, order_id, inventory.release)
 
 
 @internal.post("/reservations/{order_id}/commit")
 def commit(request: Request, order_id: str):
     """The order is confirmed: its held units become sold (again: no change)."""
+    return _settle(request, order_id, inventory.commit)
+
+
+def _settle(request: Request, order_id: str, use_case) -> Response:
     with request.app.state.database.writing() as session:
-        reservation = inventory.commit(session, order_id)
+        reservation = use_case(session, order_id)
     if reservation is None:
         raise Problem("not-found", f"no reservation for order {order_id}")
     return json_response(ReservationOut.of(reservation))

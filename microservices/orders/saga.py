@@ -23,6 +23,7 @@ from microservices.common.upstream import NoAnswer, NotSent, UpstreamError, unav
 from microservices.orders.peers import Peers
 from shop.domain.orders import Order, RejectReason, price_order
 from shop.persistence.database import Database
+from shop.problems import Problem
 from shop.schemas import OrderIn
 from shop.services import orders
 
@@ -48,7 +49,7 @@ def place(database: Database, peers: Peers, request: OrderIn) -> Order:
     except NoAnswer as error:
         log.warning("order %s stays pending: %s", order.id, error)
         return order
-    return advance(database, peers, order, reservation)
+    return advance(database, peers, order, reservation, first_attempt=True)
 
 
 def resume(database: Database, peers: Peers, order: Order) -> Order:
@@ -61,13 +62,15 @@ def resume(database: Database, peers: Peers, order: Order) -> Order:
     return advance(database, peers, order, reservation)
 
 
-def advance(database: Database, peers: Peers, order: Order, reservation: str) -> Order:
+def advance(
+    database: Database, peers: Peers, order: Order, reservation: str, first_attempt: bool = False
+) -> Order:
     """Steps 4-6, from a known reservation to a final, notified order."""
     try:
         if reservation == "rejected":
             order.reject(RejectReason.OUT_OF_STOCK)
         else:
-            status = _payment_outcome(peers, order)
+            status = _payment_outcome(peers, order, first_attempt)
             if status == "captured":
                 peers.commit(order.id)
             else:
@@ -76,18 +79,30 @@ def advance(database: Database, peers: Peers, order: Order, reservation: str) ->
     except UpstreamError as error:
         log.warning("order %s stays pending: %s", order.id, error)
         return order
+    except Problem as problem:  # a peer refused a step: a broken invariant, for a person to see
+        log.error("order %s stays pending, %s refused: %s", order.id, problem.type.slug, problem)
+        return order
     with database.writing() as session:
         orders.save(session, order)
     notify(database, peers, order)
     return order
 
 
-def _payment_outcome(peers: Peers, order: Order) -> str:
-    """captured, declined or failed: never a charge whose outcome is unknown."""
+def _payment_outcome(peers: Peers, order: Order, first_attempt: bool) -> str:
+    """captured, declined or failed: never a charge whose outcome is unknown.
+
+    Only on the saga's first attempt does a refused connection prove that payments
+    never saw a charge for the order; when resuming, an earlier attempt may have
+    reached it, so the charge is cancelled (which needs payments to answer).
+    """
     try:
         status = peers.charge(order)
-    except NotSent:
-        return "failed"  # payments never saw the charge: nothing can be captured
+    except NotSent as error:
+        if first_attempt:
+            log.warning("order %s: %s, nothing was charged", order.id, error)
+            return "failed"
+        log.warning("order %s: charge %s, cancelling it", order.id, error.detail)
+        status = "pending"
     except NoAnswer as error:
         log.warning("order %s: charge %s, cancelling it", order.id, error.detail)
         status = "pending"

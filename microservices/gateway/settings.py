@@ -1,0 +1,30 @@
+"""The gateway's settings, read from the environment.
+
+It subclasses the services' settings so the whole stage spells CATALOG_URL,
+CALL_TIMEOUT, MAX_BODY_BYTES ... one way, and the launcher can hand every
+process the same environment.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from microservices.common.settings import ServiceSettings
+
+SERVICES = ("catalog", "inventory", "orders", "payments", "notifications")
+
+
+class GatewaySettings(ServiceSettings):
+    """CALL_TIMEOUT bounds every forwarded call except POST /api/orders (ORDER_TIMEOUT)."""
+
+    # POST /api/orders runs the whole saga (reserve, charge, confirm, notify) inside the
+    # call, so it needs far longer than a plain read.
+    order_timeout: float = Field(15.0, gt=0)
+    # /readyz is polled by the launcher and by probes: it must answer fast even when a
+    # service hangs.
+    readyz_timeout: float = Field(1.0, gt=0)
+    # Pooled connections to all services together; beyond this a call waits for a free one.
+    max_upstream_connections: int = Field(256, ge=1)
+
+    def upstream_urls(self) -> dict[str, str]:
+        return {name: getattr(self, f"{name}_url") for name in SERVICES}
