@@ -48,6 +48,7 @@ class Gateway:
 
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
+        self.table = settings.table()
         self.upstreams = settings.upstream_urls()
         self.openapi = json.dumps(openapi.load()).encode()
         self.client: httpx.AsyncClient | None = None
@@ -150,8 +151,11 @@ class Gateway:
                 problem = Problem("method-not-allowed", f"{path} answers GET only")
                 return problem_response(problem, path, {"Allow": "GET, HEAD"})
             return await local()
-        service = routes.service_for(path)
-        url = None
+        resolved = routes.resolve(self.table, method, path)
+        service, url = resolved.upstream, None
+        if resolved.allowed:
+            problem = Problem("method-not-allowed", f"{path} does not take {method}")
+            return problem_response(problem, path, {"Allow": ", ".join(sorted(resolved.allowed))})
         if service is not None:
             raw_path = request.scope.get("raw_path") or quote(path).encode()
             query = request.scope.get("query_string", b"")

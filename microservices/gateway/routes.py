@@ -1,39 +1,79 @@
-"""Which service answers which public path. Nothing else is routed.
+"""Which upstream answers which public request. Nothing else is routed.
 
-Only the public API of shop/openapi.json is listed, so the services' private
-endpoints (/internal/...) can never be reached through the gateway. Paths with
-`.` or `..` segments are refused as well: httpx resolves them when it builds the
+A route table per stage: the microservices stage routes by path to the service
+of the context (the service itself answers 405 for a method it does not take);
+the functions stage routes by method and path to one small function each, so
+the table also says which methods a path takes (405 with Allow otherwise).
+
+Only the public API of shop/openapi.json is listed, so private endpoints
+(/internal/...) can never be reached through the gateway. Paths with `.` or
+`..` segments are refused as well: httpx resolves them when it builds the
 upstream URL, so /api/products/../../internal/x would be routed to catalog and
 then sent as /internal/x.
 """
 
 from __future__ import annotations
 
-# The path itself, exactly.
-EXACT = {
-    "/api/products": "catalog",
-    "/api/orders": "orders",
-    "/api/payments": "payments",
-    "/api/notifications": "notifications",
-}
-# Anything below the prefix (/api/products/{sku}, /api/stock/{sku}, /api/orders/{id}).
-UNDER = {
-    "/api/products/": "catalog",
-    "/api/stock/": "inventory",
-    "/api/orders/": "orders",
-}
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str | None  # None: any method
+    path: str  # exact, or a prefix when it ends with "/" (/api/products/{sku})
+    upstream: str
+
+    def matches_path(self, path: str) -> bool:
+        return path.startswith(self.path) if self.path.endswith("/") else path == self.path
+
+
+MICROSERVICES = [
+    Route(None, "/api/products", "catalog"),
+    Route(None, "/api/products/", "catalog"),
+    Route(None, "/api/stock/", "inventory"),
+    Route(None, "/api/orders", "orders"),
+    Route(None, "/api/orders/", "orders"),
+    Route(None, "/api/payments", "payments"),
+    Route(None, "/api/notifications", "notifications"),
+]
+
+FUNCTIONS = [
+    Route("GET", "/api/products", "catalog-read"),
+    Route("GET", "/api/products/", "catalog-read"),
+    Route("POST", "/api/products", "admin-writes"),
+    Route("PUT", "/api/products/", "admin-writes"),
+    Route("GET", "/api/stock/", "stock-read"),
+    Route("POST", "/api/stock/", "admin-writes"),
+    Route("POST", "/api/orders", "place-order"),
+    Route("GET", "/api/orders", "order-read"),
+    Route("GET", "/api/orders/", "order-read"),
+    Route("GET", "/api/payments", "payment-read"),
+    Route("GET", "/api/notifications", "notification-read"),
+]
+
+TABLES = {"microservices": MICROSERVICES, "functions": FUNCTIONS}
 PRIVATE = "/internal"
 
 
-def service_for(path: str) -> str | None:
-    """The service that owns `path` (percent-decoded, as the service will see it), or None."""
+@dataclass(frozen=True)
+class Resolved:
+    upstream: str | None  # who answers, or None
+    allowed: frozenset[str]  # when no one answers this method: the methods that path takes
+
+
+def resolve(table: list[Route], method: str, path: str) -> Resolved:
+    """The upstream for `method path` (percent-decoded, as the upstream will see it)."""
     if path == PRIVATE or path.startswith(PRIVATE + "/"):
-        return None
+        return Resolved(None, frozenset())
     if any(segment in (".", "..") for segment in path.split("/")):
-        return None
-    if path in EXACT:
-        return EXACT[path]
-    for prefix, service in UNDER.items():
-        if path.startswith(prefix):
-            return service
-    return None
+        return Resolved(None, frozenset())
+    candidates = [route for route in table if route.matches_path(path)]
+    method = "GET" if method == "HEAD" else method
+    for route in candidates:
+        if route.method in (None, method):
+            return Resolved(route.upstream, frozenset())
+    return Resolved(None, frozenset(r.method for r in candidates if r.method))
+
+
+def upstreams(table: list[Route]) -> list[str]:
+    return sorted({route.upstream for route in table})

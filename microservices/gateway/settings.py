@@ -7,11 +7,12 @@ process the same environment.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from microservices.common.settings import ServiceSettings
-
-SERVICES = ("catalog", "inventory", "orders", "payments", "notifications")
+from microservices.gateway import routes
 
 
 class GatewaySettings(ServiceSettings):
@@ -26,5 +27,20 @@ class GatewaySettings(ServiceSettings):
     # Pooled connections to all services together; beyond this a call waits for a free one.
     max_upstream_connections: int = Field(256, ge=1)
 
+    # Which stage's route table (microservices/gateway/routes.py) the gateway serves.
+    route_table: Literal["microservices", "functions"] = "microservices"
+    # JSON {upstream: url}; for the microservices table the *_URL settings are the default.
+    upstreams: dict[str, str] = Field(default_factory=dict)
+
+    def table(self) -> list[routes.Route]:
+        return routes.TABLES[self.route_table]
+
     def upstream_urls(self) -> dict[str, str]:
-        return {name: getattr(self, f"{name}_url") for name in SERVICES}
+        names = routes.upstreams(self.table())
+        urls = dict(self.upstreams)
+        if self.route_table == "microservices":
+            urls = {name: getattr(self, f"{name}_url") for name in names} | urls
+        missing = [name for name in names if name not in urls]
+        if missing:
+            raise ValueError(f"UPSTREAMS has no URL for {', '.join(missing)}")
+        return {name: urls[name] for name in names}

@@ -523,7 +523,29 @@ def test_openapi_json_is_the_committed_document(client):
     ],
 )
 def test_routing_table(path, service):
-    assert routes.service_for(path) == service
+    assert routes.resolve(routes.MICROSERVICES, "GET", path).upstream == service
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "function", "allowed"),
+    [
+        ("GET", "/api/products", "catalog-read", ""),
+        ("HEAD", "/api/products/TF-0001", "catalog-read", ""),
+        ("POST", "/api/products", "admin-writes", ""),
+        ("PUT", "/api/products/TF-0001", "admin-writes", ""),
+        ("DELETE", "/api/products/TF-0001", None, "GET PUT"),
+        ("POST", "/api/stock/TF-0001", "admin-writes", ""),
+        ("POST", "/api/orders", "place-order", ""),
+        ("PUT", "/api/orders", None, "GET POST"),
+        ("GET", "/api/orders/ord_1", "order-read", ""),
+        ("GET", "/api/nothing", None, ""),
+        ("POST", "/internal/anything", None, ""),
+    ],
+)
+def test_functions_routing_table(method, path, function, allowed):
+    resolved = routes.resolve(routes.FUNCTIONS, method, path)
+    assert resolved.upstream == function
+    assert sorted(resolved.allowed) == allowed.split()
 
 
 def _count_calls(method: str) -> int:
