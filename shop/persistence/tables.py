@@ -131,3 +131,26 @@ messages = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("order_id", "kind"),
 )
+
+
+def _inbox(context: str, metadata: MetaData) -> Table:
+    """Events a context's handlers have processed, by consumer and event id.
+
+    Delivery is at least once: a handler records the event id in the same
+    transaction as its effect, so a redelivered event changes nothing, and
+    keeps the reply it sent, so it can answer a redelivery with the same reply.
+    """
+    return Table(
+        f"{context}_inbox",
+        metadata,
+        Column("consumer", String(64), primary_key=True),
+        Column("event_id", String(200), primary_key=True),
+        Column("reply", Text),
+        Column("received_at", DateTime(timezone=True), nullable=False),
+    )
+
+
+INBOXES: dict[str, Table] = {
+    context: _inbox(context, METADATA[context])
+    for context in ("inventory", "orders", "payments", "notifications")
+}

@@ -1,0 +1,36 @@
+"""A context's inbox: which events a consumer has processed, and what it replied."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from shop.persistence.tables import INBOXES
+
+_NOT_SEEN = object()
+
+
+class InboxStore:
+    def __init__(self, session: Session, context: str) -> None:
+        self.session = session
+        self.table = INBOXES[context]
+
+    def reply_to(self, consumer: str, event_id: str, lock: bool = True):
+        """The stored reply (a JSON string or None) if the event was processed, else NOT_SEEN."""
+        query = select(self.table.c.reply).where(
+            self.table.c.consumer == consumer, self.table.c.event_id == event_id
+        )
+        row = self.session.execute(query.with_for_update() if lock else query).first()
+        return _NOT_SEEN if row is None else row.reply
+
+    def record(self, consumer: str, event_id: str, reply: str | None) -> None:
+        self.session.execute(
+            insert(self.table).values(
+                consumer=consumer, event_id=event_id, reply=reply, received_at=datetime.now(UTC)
+            )
+        )
+
+
+NOT_SEEN = _NOT_SEEN
