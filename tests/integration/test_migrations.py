@@ -53,5 +53,6 @@ def test_a_context_can_live_alone_in_its_own_database(tmp_path):
     assert tables == {
         "inventory_stock_levels",
         "inventory_reservations",
+        "inventory_inbox",
         "alembic_version_inventory",
     }
