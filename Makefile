@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 
-.PHONY: help install demo test test-unit test-contract lint format openapi run-monolith run-microservices bench clean
+.PHONY: help install demo test test-unit test-contract lint format openapi run-monolith run-microservices run-functions bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ run-monolith: $(STAMP)  ## run the monolith on http://127.0.0.1:$(PORT) until Ct
 
 run-microservices: $(STAMP)  ## run the gateway on http://127.0.0.1:$(PORT) and the five services
 	$(PY) -m stages run microservices --port $(PORT)
+
+run-functions: $(STAMP)  ## run the gateway on http://127.0.0.1:$(PORT), the functions and the broker
+	$(PY) -m stages run functions --port $(PORT)
 
 bench: $(STAMP)  ## req/s of GET /api/products/{sku} next to a trivial JSON endpoint (wrk)
 	@command -v wrk >/dev/null || apt-get install -y wrk || { echo "install wrk"; exit 1; }

@@ -23,7 +23,14 @@ from shop.domain.catalog import (
 from shop.domain.inventory import MAX_RESTOCK, StockLevel
 from shop.domain.money import CURRENCIES
 from shop.domain.notifications import Notification
-from shop.domain.orders import EMAIL_PATTERN, MAX_LINES, MAX_QUANTITY, Order
+from shop.domain.orders import (
+    EMAIL_PATTERN,
+    MAX_LINES,
+    MAX_QUANTITY,
+    Order,
+    OrderLine,
+    OrderStatus,
+)
 from shop.domain.payments import TOKEN_PATTERN, Charge
 
 Sku = Annotated[str, Field(pattern=SKU_PATTERN, examples=["TF-0001"])]
@@ -145,6 +152,20 @@ class OrderOut(BaseModel):
     lines: list[OrderLineOut]
     created_at: datetime
     updated_at: datetime
+
+    def to_domain(self) -> Order:
+        """The order back as the rules know it (the payment token is never sent out)."""
+        return Order(
+            id=self.id,
+            email=self.email,
+            payment_token="",
+            currency=self.currency,
+            lines=[OrderLine(x.sku, x.quantity, x.unit_price_cents) for x in self.lines],
+            status=OrderStatus(self.status),
+            reason=self.reason,
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+        )
 
     @classmethod
     def of(cls, order: Order) -> OrderOut:

@@ -6,6 +6,7 @@ function here and one entry in STAGES.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -110,9 +111,94 @@ def microservices(options: StageOptions) -> StagePlan:
     )
 
 
+# Function name (the Knative Service) -> the contexts whose databases it uses.
+HTTP_FUNCTIONS = {
+    "catalog-read": ("catalog",),
+    "stock-read": ("inventory",),
+    "order-read": ("orders",),
+    "payment-read": ("payments",),
+    "notification-read": ("notifications",),
+    "place-order": ("orders",),
+    "admin-writes": ("catalog", "inventory"),
+}
+EVENT_FUNCTIONS = {
+    "reserve-stock": ("inventory",),
+    "charge-payment": ("payments",),
+    "release-stock": ("inventory",),
+    "finalize-order": ("orders",),
+    "commit-stock": ("inventory",),
+    "notify-customer": ("notifications",),
+    "redrive-orders": ("orders",),
+}
+PING_INTERVAL = "5"  # seconds between local pings; the cluster's PingSource fires every minute
+
+
+def functions(options: StageOptions) -> StagePlan:
+    """One process per function (as one pod each), the local broker, and the gateway."""
+    every = {**HTTP_FUNCTIONS, **EVENT_FUNCTIONS}
+    ports = {name: free_port() for name in every}
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    broker_port = free_port()
+    broker_url = f"http://127.0.0.1:{broker_port}"
+    processes = [
+        ProcessSpec(
+            name=name,
+            argv=[PYTHON, "-m", f"functions.{name.replace('-', '_')}"],
+            port=ports[name],
+            env={
+                "LISTEN_ADDRESS": f"127.0.0.1:{ports[name]}",
+                "K_SINK": broker_url,
+                "CATALOG_URL": urls["catalog-read"],
+                **{f"{c.upper()}_DATABASE_URL": options.database(c) for c in contexts},
+                **options.env,
+                **options.process_env.get(name, {}),
+            },
+            ready_path="/health/readiness",
+        )
+        for name, contexts in every.items()
+    ]
+    broker = ProcessSpec(
+        name="broker",
+        argv=_uvicorn("functions.broker.app:create_app", broker_port),
+        port=broker_port,
+        env={
+            "BROKER_SUBSCRIBERS": json.dumps({n: urls[n] for n in EVENT_FUNCTIONS}),
+            "PING_INTERVAL": PING_INTERVAL,
+            **options.env,
+            **options.process_env.get("broker", {}),
+        },
+    )
+    gateway = ProcessSpec(
+        name="gateway",
+        argv=_uvicorn("microservices.gateway.app:create_app", options.port),
+        port=options.port,
+        env={
+            "ROUTE_TABLE": "functions",
+            "UPSTREAMS": json.dumps({n: urls[n] for n in HTTP_FUNCTIONS}),
+            **options.env,
+            **options.process_env.get("gateway", {}),
+        },
+    )
+    migrate = [PYTHON, "-m", "shop.persistence.migrate"]
+    seed = [PYTHON, "-m", "shop.seed"]
+    catalog_db, inventory_db = options.database("catalog"), options.database("inventory")
+    return StagePlan(
+        name="functions",
+        url=gateway.url,
+        processes=[*processes, broker, gateway],
+        prepare=[[*migrate, "--url", options.database(c), "--context", c] for c in SERVICES],
+        seed=[[*seed, "--catalog-url", catalog_db, "--inventory-url", inventory_db]],
+    )
+
+
 STAGES: dict[str, Callable[[StageOptions], StagePlan]] = {
     "monolith": monolith,
     "microservices": microservices,
+    "functions": functions,
 }
 # The databases each stage keeps (names for StageOptions.database_urls).
-DATABASES: dict[str, tuple[str, ...]] = {"monolith": ("monolith",), "microservices": SERVICES}
+DATABASES: dict[str, tuple[str, ...]] = {
+    "monolith": ("monolith",),
+    "microservices": SERVICES,
+    "functions": SERVICES,  # a database per context, shared by that context's functions
+}

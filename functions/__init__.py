@@ -1,0 +1,17 @@
+"""Stage 3: functions. Small handlers for Knative, one folder each, choreographed by events.
+
+HTTP functions (Knative Serving) answer the public API behind the gateway:
+    catalog_read, stock_read, order_read, payment_read, notification_read,
+    place_order, admin_writes
+Event functions (Knative Eventing triggers on the broker) run the order saga:
+    reserve_stock     on shop.order.placed       -> shop.stock.reserved | shop.stock.rejected
+    charge_payment    on shop.stock.reserved     -> shop.payment.succeeded | shop.payment.failed
+    release_stock     on shop.payment.failed
+    finalize_order    on shop.payment.succeeded, shop.payment.failed, shop.stock.rejected
+                                                 -> shop.order.confirmed | shop.order.rejected
+    commit_stock      on shop.order.confirmed
+    notify_customer   on shop.order.confirmed, shop.order.rejected
+A timer function (a Knative PingSource) finishes orders left pending:
+    redrive_orders
+The triggers are k8s/functions/triggers.yaml; locally, functions/broker reads that file.
+"""

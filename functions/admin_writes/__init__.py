@@ -1,0 +1,1 @@
+"""admin-writes: add and change products, restock (admin)."""

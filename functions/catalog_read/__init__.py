@@ -1,0 +1,1 @@
+"""catalog-read: GET /api/products and /api/products/{sku}."""

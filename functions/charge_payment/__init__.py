@@ -1,0 +1,1 @@
+"""charge-payment: on shop.stock.reserved, charge the order."""

@@ -1,0 +1,59 @@
+"""charge-payment: on shop.stock.reserved, charge the order once.
+
+The provider may be slow, so the charge is not one transaction: it is opened
+as pending (the order id is its idempotency key), the provider is asked, and
+the answer recorded. A redelivery that finds the charge still pending means an
+earlier attempt died or timed out half way: it cancels the charge (a late
+approval then changes nothing), so the outcome is always known and final.
+"""
+
+from __future__ import annotations
+
+from cloudevents.core.base import BaseCloudEvent
+
+from functions.runtime import events
+from functions.runtime.event_function import EventFunction
+from functions.runtime.order_events import follow_up
+from shop.domain.payments import ChargeStatus, SimulatedProvider
+from shop.persistence.inbox_store import NOT_SEEN, InboxStore
+from shop.services import payments
+
+
+class ChargePayment(EventFunction):
+    name = "charge-payment"
+    context = "payments"
+
+    def start(self, environ=None) -> None:
+        super().start(environ)
+        self.provider = SimulatedProvider(self.settings.provider)
+
+    def once(self, event: BaseCloudEvent) -> BaseCloudEvent:
+        data = events.data_of(event)
+        order_id, amount, currency = data["order_id"], data["amount_cents"], data["currency"]
+        with self.database.writing() as session:
+            seen = InboxStore(session, self.context).reply_to(self.name, event.get_id())
+            if seen is not NOT_SEEN:
+                return events.decode(seen)
+            charge, is_new = payments.open_charge(session, order_id, amount, currency)
+        if is_new:
+            decision = self.provider.decide(data["payment_token"], amount)
+            with self.database.writing() as session:
+                charge = payments.record_decision(session, order_id, decision)
+        elif charge.status is ChargeStatus.PENDING:
+            self.log.warning(
+                "order %s: charge left pending by an earlier attempt, cancelled", order_id
+            )
+            with self.database.writing() as session:
+                charge = payments.cancel(session, order_id, amount, currency)
+        type_ = events.PAYMENT_SUCCEEDED if charge.captured else events.PAYMENT_FAILED
+        reply = follow_up(type_, event, self.name, status=str(charge.status), reason=charge.reason)
+        with self.database.writing() as session:
+            inbox = InboxStore(session, self.context)
+            if inbox.reply_to(self.name, event.get_id()) is NOT_SEEN:
+                inbox.record(self.name, event.get_id(), events.encode(reply))
+        self.log.info("%s %s -> %s", event.get_type(), event.get_id(), reply.get_type())
+        return reply
+
+
+def new() -> ChargePayment:
+    return ChargePayment()

@@ -1,0 +1,1 @@
+"""commit-stock: on shop.order.confirmed, the held stock becomes sold."""

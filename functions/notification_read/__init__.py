@@ -1,0 +1,1 @@
+"""notification-read: GET /api/notifications?email= (admin)."""

@@ -1,0 +1,1 @@
+"""notify-customer: on shop.order.confirmed / rejected, record the message."""

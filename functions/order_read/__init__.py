@@ -1,0 +1,1 @@
+"""order-read: GET /api/orders/{id}, and a customer's orders (admin)."""

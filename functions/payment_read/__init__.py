@@ -1,0 +1,1 @@
+"""payment-read: GET /api/payments?order_id= (admin)."""

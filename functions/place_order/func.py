@@ -1,0 +1,69 @@
+"""place-order: the saga's first step. Price, save the order pending, publish shop.order.placed.
+
+Answers 202 with the pending order at once; the events finish it. If the
+publication fails after the order was saved, the order stays pending and the
+re-drive (redrive_orders) publishes it again: an order is never lost between
+the write and the event.
+"""
+
+from __future__ import annotations
+
+import httpx
+from starlette.requests import Request
+
+from functions.runtime import events
+from functions.runtime.http_function import HttpFunction
+from functions.runtime.order_events import placed_event
+from shop.asgi import json_response
+from shop.domain.catalog import Product
+from shop.domain.orders import Order, price_order
+from shop.problems import Problem
+from shop.schemas import OrderIn, OrderOut
+from shop.services import orders
+
+
+class PlaceOrder(HttpFunction):
+    name = "place-order"
+    contexts = ("orders",)
+    routes = [("POST", r"/api/orders", "place")]
+
+    def start(self, environ=None) -> None:
+        super().start(environ)
+        self.http = httpx.Client(timeout=self.settings.call_timeout)
+
+    def stop(self) -> None:
+        self.http.close()
+        super().stop()
+
+    async def place(self, request: Request):
+        body = await self.body(request, OrderIn)
+        order = await self.run(self._place, body)
+        return json_response(OrderOut.of(order), 202, {"Location": f"/api/orders/{order.id}"})
+
+    def _place(self, body: OrderIn) -> Order:
+        requested = body.requested()
+        products = self._prices([sku for sku, _ in requested])
+        order = price_order(body.email, body.payment_token, requested, products)
+        with self.databases["orders"].writing() as session:
+            orders.add(session, order)
+        try:
+            events.publish(self.http, self.settings.k_sink, placed_event(order, self.name))
+        except httpx.HTTPError as error:
+            self.log.warning(
+                "order %s saved, not published (%s): the re-drive will", order.id, error
+            )
+        return order
+
+    def _prices(self, skus: list[str]) -> dict[str, Product]:
+        try:
+            answer = self.http.get(
+                self.settings.catalog_url + "/internal/products", params={"sku": skus}
+            )
+            answer.raise_for_status()
+        except httpx.HTTPError as error:
+            raise Problem("service-unavailable", f"the catalog is unavailable ({error})") from None
+        return {p["sku"]: Product(**p) for p in answer.json()["items"]}
+
+
+def new() -> PlaceOrder:
+    return PlaceOrder()

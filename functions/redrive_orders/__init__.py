@@ -1,0 +1,1 @@
+"""redrive-orders: on a ping, publish shop.order.placed again for stuck orders."""

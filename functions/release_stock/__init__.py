@@ -1,0 +1,1 @@
+"""release-stock: on shop.payment.failed, give the held stock back."""

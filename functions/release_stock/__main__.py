@@ -1,0 +1,4 @@
+from functions.release_stock.func import new
+from functions.runtime.serve import serve
+
+serve(new, events=True)

@@ -1,0 +1,1 @@
+"""reserve-stock: on shop.order.placed, hold every line or none."""

@@ -1,0 +1,28 @@
+"""reserve-stock: on shop.order.placed, hold every line or none."""
+
+from __future__ import annotations
+
+from cloudevents.core.base import BaseCloudEvent
+from sqlalchemy.orm import Session
+
+from functions.runtime import events
+from functions.runtime.event_function import EventFunction
+from functions.runtime.order_events import follow_up
+from shop.domain.inventory import ReservationStatus
+from shop.services import inventory
+
+
+class ReserveStock(EventFunction):
+    name = "reserve-stock"
+    context = "inventory"
+
+    def process(self, session: Session, event: BaseCloudEvent) -> BaseCloudEvent:
+        data = events.data_of(event)
+        reservation = inventory.reserve(session, data["order_id"], data["lines"])
+        if reservation.status is ReservationStatus.REJECTED:
+            return follow_up(events.STOCK_REJECTED, event, self.name, reason=reservation.reason)
+        return follow_up(events.STOCK_RESERVED, event, self.name)
+
+
+def new() -> ReserveStock:
+    return ReserveStock()

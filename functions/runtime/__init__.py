@@ -1,0 +1,1 @@
+"""What every function shares: serving under func-python, settings, HTTP and event plumbing."""

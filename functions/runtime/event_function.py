@@ -1,0 +1,75 @@
+"""An event function: one CloudEvent in, at most one CloudEvent out, effects exactly once.
+
+Delivery is at least once, so before acting the function looks the event id up
+in its context's inbox. New: it acts and records the id, with the reply it
+sends, in the same transaction. Seen before: it acts not again and answers the
+recorded reply, so a redelivery (or a re-drive) moves the saga on exactly as
+the first delivery did. A reply is a CloudEvent the broker routes on; no reply
+is an empty 204, never a plain body (which Knative's broker counts as a failure).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from cloudevents.core.base import BaseCloudEvent
+from sqlalchemy.orm import Session
+
+from functions.runtime import events
+from functions.runtime.settings import FunctionSettings
+from shop.persistence.database import Database
+from shop.persistence.inbox_store import NOT_SEEN, InboxStore
+
+
+class EventFunction:
+    """Subclasses set `name` and `context` and implement `process`."""
+
+    name = "function"
+    context = ""
+
+    def start(self, _environ: dict[str, str] | None = None) -> None:
+        self.settings = FunctionSettings()
+        logging.basicConfig(level=self.settings.log_level, force=True)
+        self.log = logging.getLogger(self.name)
+        self.database = Database(self.settings.database(self.context))
+
+    def stop(self) -> None:
+        self.database.dispose()
+
+    def alive(self) -> bool:
+        return True
+
+    def ready(self) -> tuple[bool, str]:
+        try:
+            self.database.ping()
+        except Exception as error:  # noqa: BLE001 - any failure means not ready
+            return False, str(error)
+        return True, "ok"
+
+    async def handle(self, scope, _receive, send) -> None:
+        event = scope["event"]
+        reply = await asyncio.to_thread(self.once, event)
+        if reply is None:
+            await send.http({"type": "http.response.start", "status": 204, "headers": []})
+            await send.http({"type": "http.response.body", "body": b""})
+        else:
+            await send(reply)
+
+    def once(self, event: BaseCloudEvent) -> BaseCloudEvent | None:
+        """Process `event` unless its id is in the inbox; either way, the reply to send."""
+        with self.database.writing() as session:
+            inbox = InboxStore(session, self.context)
+            seen = inbox.reply_to(self.name, event.get_id())
+            if seen is not NOT_SEEN:
+                self.log.info("%s %s seen before: same reply", event.get_type(), event.get_id())
+                return events.decode(seen)
+            reply = self.process(session, event)
+            inbox.record(self.name, event.get_id(), events.encode(reply))
+        self.log.info(
+            "%s %s -> %s", event.get_type(), event.get_id(), reply.get_type() if reply else "-"
+        )
+        return reply
+
+    def process(self, session: Session, event: BaseCloudEvent) -> BaseCloudEvent | None:
+        raise NotImplementedError

@@ -1,0 +1,71 @@
+"""The saga's CloudEvents: their types, ids and data, built with the cloudevents SDK.
+
+An event's id is derived from the order and the step (`<order id>:<type>`), so
+an event published again (a re-drive, a retried reply) has the same id as the
+first time, and every consumer's deduplication on the event id recognises it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+from cloudevents.core.base import BaseCloudEvent
+from cloudevents.core.bindings.http import (
+    HTTPMessage,
+    from_http_event,
+    to_binary_event,
+    to_structured_event,
+)
+from cloudevents.core.v1.event import CloudEvent
+
+ORDER_PLACED = "shop.order.placed"
+STOCK_RESERVED = "shop.stock.reserved"
+STOCK_REJECTED = "shop.stock.rejected"
+PAYMENT_SUCCEEDED = "shop.payment.succeeded"
+PAYMENT_FAILED = "shop.payment.failed"
+ORDER_CONFIRMED = "shop.order.confirmed"
+ORDER_REJECTED = "shop.order.rejected"
+
+SOURCE = "/threefold/functions/"
+STRUCTURED = "application/cloudevents+json"
+
+
+def new_event(type_: str, order_id: str, data: dict[str, Any], function: str) -> CloudEvent:
+    return CloudEvent(
+        attributes={
+            "type": type_,
+            "source": SOURCE + function,
+            "id": f"{order_id}:{type_}",
+            "subject": order_id,
+            "datacontenttype": "application/json",
+        },
+        data=data,
+    )
+
+
+def data_of(event: BaseCloudEvent) -> dict[str, Any]:
+    data = event.get_data()
+    if isinstance(data, bytes | str):
+        data = json.loads(data or "{}")
+    if not isinstance(data, dict):
+        raise ValueError(f"event {event.get_id()} carries no JSON object")
+    return data
+
+
+def encode(event: BaseCloudEvent | None) -> str | None:
+    """An event as structured JSON text, to keep it (the inbox stores replies)."""
+    return None if event is None else to_structured_event(event).body.decode()
+
+
+def decode(text: str | None) -> BaseCloudEvent | None:
+    if text is None:
+        return None
+    return from_http_event(HTTPMessage(headers={"content-type": STRUCTURED}, body=text.encode()))
+
+
+def publish(client: httpx.Client, sink: str, event: BaseCloudEvent) -> None:
+    """POST the event to the broker's ingress in binary mode (as Knative's sources do)."""
+    message = to_binary_event(event)
+    client.post(sink, headers=message.headers, content=message.body).raise_for_status()

@@ -1,0 +1,114 @@
+"""An HTTP function: a few routes of the public API, answered with the shared rules.
+
+Knative's HTTP middleware (func-python) hands `handle` every request but its own
+/health/liveness and /health/readiness; the function answers /healthz and
+/readyz too, like every process of the shop. Database work runs in a thread, so
+the event loop keeps serving while a query waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response
+
+from functions.runtime.settings import FunctionSettings
+from shop.asgi import json_response, problem_response, read_body
+from shop.domain.errors import DomainError
+from shop.http_input import check_admin, parse_json_body, parse_query
+from shop.persistence.database import Database
+from shop.problems import Problem
+from shop.schemas import Health
+
+M = TypeVar("M", bound=BaseModel)
+Handler = Callable[..., Awaitable[Response]]
+
+
+class HttpFunction:
+    """Subclasses set `name`, `contexts` (databases it uses) and `routes`, and add handlers."""
+
+    name = "function"
+    contexts: tuple[str, ...] = ()
+    routes: list[tuple[str, str, str]] = []  # (method, path regex, handler method name)
+
+    def start(self, _environ: dict[str, str] | None = None) -> None:
+        self.settings = FunctionSettings()
+        logging.basicConfig(level=self.settings.log_level, force=True)
+        self.log = logging.getLogger(self.name)
+        self.databases = {c: Database(self.settings.database(c)) for c in self.contexts}
+        self._routes = [(m, re.compile(p), getattr(self, h)) for m, p, h in self.routes]
+
+    def stop(self) -> None:
+        for database in self.databases.values():
+            database.dispose()
+
+    def alive(self) -> bool:
+        return True
+
+    def ready(self) -> tuple[bool, str]:
+        try:
+            for database in self.databases.values():
+                database.ping()
+        except Exception as error:  # noqa: BLE001 - any failure means not ready
+            return False, str(error)
+        return True, "ok"
+
+    async def handle(self, scope, receive, send) -> None:
+        request = Request(scope, receive)
+        response = await self._answer(request)
+        await response(scope, receive, send)
+
+    async def _answer(self, request: Request) -> Response:
+        path = request.url.path
+        if path in ("/healthz", "/readyz"):
+            ready, detail = self.ready() if path == "/readyz" else (True, "ok")
+            health = Health(status="ok" if ready else "unavailable", checks={"database": detail})
+            return json_response(health, 200 if ready else 503)
+        handler, params, allowed = self._route(request.method, path)
+        if handler is None and allowed:
+            problem = Problem("method-not-allowed", f"{path} does not take {request.method}")
+            return problem_response(problem, path, {"Allow": ", ".join(sorted(allowed))})
+        try:
+            if handler is None:
+                raise Problem("not-found", f"no route for {request.method} {path}")
+            return await handler(request, **params)
+        except Problem as problem:
+            return problem_response(problem, path)
+        except DomainError as error:
+            return problem_response(Problem.from_domain(error), path)
+        except Exception:
+            self.log.exception("unhandled error")
+            return problem_response(Problem("internal-error", "something went wrong"), path)
+
+    def _route(self, method: str, path: str) -> tuple[Handler | None, dict[str, str], set[str]]:
+        """The handler and path parameters, or None and the methods the path takes."""
+        allowed = set()
+        for route_method, pattern, handler in self._routes:
+            match = pattern.fullmatch(path)
+            if match:
+                if route_method == method:
+                    return handler, match.groupdict(), set()
+                allowed.add(route_method)
+        return None, {}, allowed
+
+    # --- for the handlers ------------------------------------------------------------------
+
+    async def body(self, request: Request, model: type[M]) -> M:
+        raw = await read_body(request, self.settings.max_body_bytes)
+        return parse_json_body(request.headers.get("content-type"), raw, model)
+
+    def query(self, request: Request, model: type[M]) -> M:
+        return parse_query(request.query_params, model)
+
+    def admin(self, request: Request) -> None:
+        check_admin(request.headers.get("authorization"), self.settings.admin_token)
+
+    async def run(self, work: Callable, *args):
+        """Run blocking work (the database) in a thread."""
+        return await asyncio.to_thread(work, *args)

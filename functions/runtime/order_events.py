@@ -1,0 +1,39 @@
+"""The data each saga event carries, made in one place for every function."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cloudevents.core.base import BaseCloudEvent
+
+from functions.runtime import events
+from shop.domain.orders import Order
+from shop.schemas import OrderOut
+
+
+def placed_event(order: Order, function: str) -> BaseCloudEvent:
+    """shop.order.placed: all that reserving and charging need, so no step calls back."""
+    return events.new_event(
+        events.ORDER_PLACED,
+        order.id,
+        {
+            "order_id": order.id,
+            "lines": order.quantities,
+            "amount_cents": order.total_cents,
+            "currency": order.currency,
+            "payment_token": order.payment_token,
+        },
+        function,
+    )
+
+
+def outcome_event(order: Order, function: str) -> BaseCloudEvent:
+    """shop.order.confirmed / shop.order.rejected, with the order as the customer sees it."""
+    type_ = events.ORDER_CONFIRMED if order.status == "confirmed" else events.ORDER_REJECTED
+    return events.new_event(type_, order.id, OrderOut.of(order).model_dump(mode="json"), function)
+
+
+def follow_up(type_: str, event: BaseCloudEvent, function: str, **data: Any) -> BaseCloudEvent:
+    """The next event of the same order, carrying the received data on with `data` added."""
+    carried = events.data_of(event) | data
+    return events.new_event(type_, carried["order_id"], carried, function)

@@ -1,0 +1,25 @@
+"""Settings of a function, read once from the environment when it starts."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from shop.persistence.database import database_url
+from shop.settings import ShopSettings
+
+
+class FunctionSettings(ShopSettings):
+    # Knative's SinkBinding injects K_SINK: where a function publishes its events (the
+    # broker's ingress). Locally the launcher sets it to the local broker.
+    k_sink: str = ""
+    # The catalog-read function, which place-order asks for prices.
+    catalog_url: str = "http://127.0.0.1:8080"
+    call_timeout: float = Field(3.0, gt=0)
+    # The re-drive publishes orders pending for longer than this again (overrides the
+    # PingSource's data when set).
+    redrive_after: float | None = Field(None, ge=0)
+    log_level: str = "INFO"
+
+    def database(self, context: str) -> str:
+        """`<CONTEXT>_DATABASE_URL`, else `DATABASE_URL`, else a SQLite file of the context."""
+        return database_url(context, default=context)

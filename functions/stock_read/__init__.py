@@ -1,0 +1,1 @@
+"""stock-read: GET /api/stock/{sku}."""
