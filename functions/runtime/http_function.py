@@ -89,6 +89,7 @@ class HttpFunction:
     def _route(self, method: str, path: str) -> tuple[Handler | None, dict[str, str], set[str]]:
         """The handler and path parameters, or None and the methods the path takes."""
         allowed = set()
+        method = "GET" if method == "HEAD" else method
         for route_method, pattern, handler in self._routes:
             match = pattern.fullmatch(path)
             if match:
