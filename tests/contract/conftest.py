@@ -28,6 +28,8 @@ STAGES = [
     pytest.param(
         ("microservices", "postgres"), id="microservices-postgres", marks=pytest.mark.postgres
     ),
+    pytest.param(("functions", "sqlite"), id="functions-sqlite"),
+    pytest.param(("functions", "postgres"), id="functions-postgres", marks=pytest.mark.postgres),
 ]
 
 

@@ -1,0 +1,139 @@
+"""The broker's HTTP face, an ASGI app; run it with
+
+    python -m uvicorn --factory functions.broker.app:create_app \\
+        --host 127.0.0.1 --port 8090 --no-access-log
+
+    POST /                      the ingress (the only broker, or the first of several)
+    POST /<namespace>/<broker>  the ingress by name, the path Knative's broker-ingress has
+    GET  /dead-letters          dead letters, oldest first; DELETE clears them
+    GET  /stats                 counts and delivery lag; DELETE resets them
+    GET  /triggers              the wiring the manifests came to, URLs resolved
+    GET  /healthz, /readyz      alive; ready once every subscriber has a URL
+
+The ingress answers 202 as soon as the event is parsed: delivery runs after,
+as it does behind Knative's ingress. The manifests are read when the app is
+made, so a broken manifest stops the process before it is ever ready.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from functions.broker import events
+from functions.broker.core import EventBroker
+from functions.broker.manifests import load_manifests
+from functions.broker.settings import BrokerSettings
+from microservices.common.request_id import configure_logging
+from shop.asgi import problem_response, read_body
+from shop.problems import Problem
+
+log = logging.getLogger("broker")
+_HTTP_PROBLEMS = {404: "not-found", 405: "method-not-allowed"}
+
+
+def _broker(request: Request) -> EventBroker:
+    return request.app.state.broker
+
+
+async def ingress(request: Request) -> Response:
+    broker = _broker(request)
+    name = request.path_params.get("broker")
+    target = broker.find(name)
+    if target is None:
+        raise Problem("not-found", f"no broker named {name!r} (known: {', '.join(broker.brokers)})")
+    if not broker.accepting:
+        raise Problem("service-unavailable", "the broker is stopping")
+    body = await read_body(request, broker.settings.broker_max_body_bytes)
+    try:
+        event = events.parse(dict(request.headers), body)
+    except events.InvalidEvent as error:
+        raise Problem("malformed-request", str(error)) from None
+    broker.ingest(event, target)
+    return Response(status_code=202)
+
+
+async def healthz(_request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    unresolved = _broker(request).unresolved()
+    if unresolved:
+        return JSONResponse({"status": "unavailable", "unresolved": unresolved}, 503)
+    return JSONResponse({"status": "ok"})
+
+
+async def dead_letters(request: Request) -> Response:
+    store = _broker(request).dead_letters
+    if request.method == "DELETE":
+        store.records.clear()
+        return Response(status_code=204)
+    return JSONResponse(list(store.records))
+
+
+async def stats(request: Request) -> Response:
+    broker = _broker(request)
+    if request.method == "DELETE":
+        broker.stats.reset()
+        return Response(status_code=204)
+    return JSONResponse(broker.stats.snapshot(broker.in_flight))
+
+
+async def triggers(request: Request) -> Response:
+    return JSONResponse(_broker(request).wiring())
+
+
+async def _problem(request: Request, error: Exception) -> Response:
+    headers = None
+    if isinstance(error, HTTPException):
+        slug = _HTTP_PROBLEMS.get(error.status_code)
+        if slug is None:
+            return Response(error.detail, error.status_code, error.headers)
+        error, headers = Problem(slug, str(error.detail)), error.headers
+    assert isinstance(error, Problem)
+    return problem_response(error, request.url.path, headers)
+
+
+def create_app(settings: BrokerSettings | None = None) -> Starlette:
+    settings = settings or BrokerSettings()
+    configure_logging("broker", settings.log_level)
+    manifests = load_manifests(settings.manifest_paths(), settings.broker_namespace)
+    broker = EventBroker(manifests, settings)
+    log.info(
+        "read %d broker(s), %d trigger(s), %d ping source(s) from %s",
+        len(manifests.brokers),
+        len(manifests.triggers),
+        len(manifests.ping_sources),
+        ", ".join(str(f) for f in manifests.files),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await broker.start()
+        log.info("broker started")
+        yield
+        await broker.stop()
+
+    app = Starlette(
+        routes=[
+            Route("/", ingress, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/dead-letters", dead_letters, methods=["GET", "DELETE"]),
+            Route("/stats", stats, methods=["GET", "DELETE"]),
+            Route("/triggers", triggers, methods=["GET"]),
+            Route("/{namespace}/{broker}", ingress, methods=["POST"]),
+        ],
+        exception_handlers={Problem: _problem, HTTPException: _problem},
+        lifespan=lifespan,
+    )
+    app.state.broker = broker
+    return app

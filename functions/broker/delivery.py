@@ -1,0 +1,169 @@
+"""One delivery of one event to one subscriber: attempts, backoff, and what counts as done.
+
+The rules are Knative's dispatcher's, so a function that behaves here behaves on
+the cluster:
+
+- The event goes as an HTTP POST in binary mode (ce-* headers, data as body).
+- A 2xx with an empty body is delivered. A 2xx carrying a CloudEvent (binary or
+  structured) is delivered, and that event is the reply, which the broker ingests
+  like a new event. A 2xx with any other body is a failure: Knative's broker
+  rejects a reply it cannot read as a CloudEvent (and reports it as 502), so a
+  function that answers with plain text would be redelivered on the cluster.
+- Anything else (non-2xx, a refused connection, no answer within `timeout`) is
+  a failed attempt. After the first attempt come up to `retry` retries, the
+  n-th (n = 0, 1, ...) after waiting backoffDelay * 2^n (exponential) or
+  backoffDelay * n (linear): Knative's retry count starts at zero too, so a linear
+  policy retries the first time at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+from dataclasses import dataclass
+
+import httpx
+from cloudevents.core.base import BaseCloudEvent
+from cloudevents.core.bindings.http import HTTPMessage
+
+from functions.broker import events
+
+log = logging.getLogger("broker")
+
+# When neither the trigger nor the broker sets them. Knative retries nothing unless
+# told to; a request without a timeout would hold a delivery forever.
+DEFAULT_RETRY = 0
+DEFAULT_BACKOFF_POLICY = "exponential"
+DEFAULT_BACKOFF_DELAY = 0.2
+DEFAULT_TIMEOUT = 60.0
+ERROR_DATA_MAX = 1024  # Knative's limit for knativeerrordata (base64 characters)
+NOT_AN_EVENT_CODE = 502  # what Knative's broker answers for a 2xx with a non-event body
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The delivery settings in force for one trigger, every field decided."""
+
+    retry: int = DEFAULT_RETRY
+    backoff_policy: str = DEFAULT_BACKOFF_POLICY
+    backoff_delay: float = DEFAULT_BACKOFF_DELAY
+    timeout: float = DEFAULT_TIMEOUT
+
+    def backoff(self, retries_done: int) -> float:
+        """Seconds to wait before the retry that follows `retries_done` earlier retries."""
+        if self.backoff_policy == "linear":
+            return self.backoff_delay * retries_done
+        return self.backoff_delay * 2**retries_done
+
+
+@dataclass
+class Attempt:
+    """What one POST came to. `code` is the HTTP status, 0 when there was none."""
+
+    number: int
+    code: int
+    ok: bool
+    outcome: str  # for the log line: "204", "200 reply shop.x", "500", "timeout", ...
+    error: str | None = None
+    body: bytes = b""
+    reply: BaseCloudEvent | None = None
+    millis: float = 0.0
+    finished: float = 0.0  # time.monotonic() when the answer came
+
+
+@dataclass
+class Result:
+    delivered: bool
+    attempts: int
+    last: Attempt
+
+    @property
+    def reply(self) -> BaseCloudEvent | None:
+        return self.last.reply if self.delivered else None
+
+
+def error_extensions(destination: str, attempt: Attempt) -> dict[str, object]:
+    """Knative's dead-letter extensions: where it failed, the status, a piece of the body."""
+    data = base64.b64encode(attempt.body).decode()[:ERROR_DATA_MAX]
+    return {
+        "knativeerrordest": destination,
+        "knativeerrorcode": attempt.code,
+        "knativeerrordata": data,
+    }
+
+
+class Sender:
+    """POSTs events with retries; one per broker, sharing a connection pool."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def attempt(self, url: str, message: HTTPMessage, timeout: float, number: int) -> Attempt:
+        """One POST, classified; never raises for anything the subscriber does."""
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(timeout):
+                response = await self.client.post(
+                    url, headers=message.headers, content=message.body, timeout=timeout
+                )
+        except TimeoutError:
+            text = f"no answer within {timeout:g}s"
+            return self._done(Attempt(number, 0, False, "timeout", text, text.encode()), started)
+        except httpx.HTTPError as error:
+            text = f"{type(error).__name__}: {error}".rstrip(": ")
+            outcome = text if len(text) <= 120 else text[:117] + "..."
+            return self._done(Attempt(number, 0, False, outcome, text, text.encode()), started)
+        code, body = response.status_code, response.content
+        if not 200 <= code < 300:
+            attempt = Attempt(number, code, False, str(code), f"HTTP {code}", body)
+            return self._done(attempt, started)
+        headers = dict(response.headers)
+        if events.looks_like_event(headers):
+            try:
+                reply = events.parse(headers, body)
+            except events.InvalidEvent as error:
+                text = f"HTTP {code} with a broken CloudEvent reply: {error}"
+                attempt = Attempt(number, NOT_AN_EVENT_CODE, False, f"{code} bad-reply", text, body)
+                return self._done(attempt, started)
+            outcome = f"{code} reply {reply.get_type()}"
+            return self._done(Attempt(number, code, True, outcome, body=body, reply=reply), started)
+        if body:
+            text = f"HTTP {code} with a body that is not a CloudEvent"
+            attempt = Attempt(number, NOT_AN_EVENT_CODE, False, f"{code} not-an-event", text, body)
+            return self._done(attempt, started)
+        return self._done(Attempt(number, code, True, str(code)), started)
+
+    @staticmethod
+    def _done(attempt: Attempt, started: float) -> Attempt:
+        attempt.millis = (time.perf_counter() - started) * 1000
+        attempt.finished = time.monotonic()
+        return attempt
+
+    async def deliver(self, event: BaseCloudEvent, url: str, policy: Policy, label: str) -> Result:
+        """Attempt until delivered or retries are exhausted, logging every attempt."""
+        message = events.to_binary_message(event)
+        total = policy.retry + 1
+        attempt: Attempt | None = None
+        for number in range(1, total + 1):
+            if number > 1:
+                await asyncio.sleep(policy.backoff(number - 2))
+            attempt = await self.attempt(url, message, policy.timeout, number)
+            log.info(
+                "delivery type=%s subject=%s id=%s %s subscriber=%s attempt=%d/%d "
+                "outcome=%s ms=%.1f",
+                event.get_type(),
+                event.get_subject() or "-",
+                event.get_id(),
+                label,
+                url,
+                number,
+                total,
+                attempt.outcome,
+                attempt.millis,
+            )
+            if attempt.ok:
+                return Result(True, number, attempt)
+        assert attempt is not None
+        return Result(False, total, attempt)

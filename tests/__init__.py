@@ -1,0 +1,1 @@
+"""The test suites (see README: Tests)."""
