@@ -1,0 +1,88 @@
+"""Cold start of an event function: process start to its first event handled.
+
+Starts `reserve-stock` as a fresh process (as Knative starts a pod from zero),
+and POSTs one shop.order.placed CloudEvent at it in a tight loop until it
+answers 2xx; prints the time from process start to that answer, over a few
+rounds. The imports (SQLAlchemy, pydantic, the cloudevents SDK) dominate.
+
+    .venv/bin/python -m benchmarks.function_cold_start
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from cloudevents.core.bindings.http import to_binary_event
+
+from functions.runtime.events import ORDER_PLACED, new_event
+from stages.definitions import PYTHON
+from stages.launcher import ROOT, free_port, run_step
+
+
+def one_cold_start(database: str) -> float:
+    port = free_port()
+    env = os.environ | {"LISTEN_ADDRESS": f"127.0.0.1:{port}", "INVENTORY_DATABASE_URL": database}
+    order_id = f"ord_cold{time.monotonic_ns()}"
+    data = {"order_id": order_id, "lines": {"TF-0001": 1}, "amount_cents": 100,
+            "currency": "EUR", "payment_token": "tok_visa"}  # fmt: skip
+    message = to_binary_event(new_event(ORDER_PLACED, order_id, data, "bench"))
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [PYTHON, "-m", "functions.reserve_stock"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with httpx.Client(timeout=2) as client:
+            while True:
+                try:
+                    answer = client.post(
+                        f"http://127.0.0.1:{port}/", headers=message.headers, content=message.body
+                    )
+                    if answer.is_success:
+                        return (time.perf_counter() - started) * 1000
+                except httpx.TransportError:
+                    pass
+                if process.poll() is not None:
+                    raise RuntimeError("the function exited before it answered")
+                time.sleep(0.005)
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="threefold-cold-"))
+    inventory = f"sqlite:///{work / 'inventory.sqlite'}"
+    catalog = f"sqlite:///{work / 'catalog.sqlite'}"
+    run_step(
+        [PYTHON, "-m", "shop.persistence.migrate", "--url", inventory, "--context", "inventory"]
+    )
+    run_step([PYTHON, "-m", "shop.persistence.migrate", "--url", catalog, "--context", "catalog"])
+    run_step([PYTHON, "-m", "shop.seed", "--catalog-url", catalog, "--inventory-url", inventory])
+    times = []
+    for round_number in range(1, args.rounds + 1):
+        times.append(one_cold_start(inventory))
+        print(f"    round {round_number}: {times[-1]:.0f} ms", flush=True)
+    print(
+        f"cold start of reserve-stock (process start -> first event handled), "
+        f"{args.rounds} rounds: median {statistics.median(times):.0f} ms, "
+        f"min {min(times):.0f} ms, max {max(times):.0f} ms"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
