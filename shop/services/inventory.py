@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shop.domain import inventory as rules
@@ -24,7 +25,11 @@ def track(session: Session, sku: str) -> StockLevel:
     level = store.level(sku)
     if level is None:
         level = StockLevel(sku)
-        store.add_level(level)
+        try:
+            with session.begin_nested():
+                store.add_level(level)
+        except IntegrityError:  # a concurrent call started keeping it first: fine
+            level = store.level(sku) or level
     return level
 
 

@@ -115,3 +115,14 @@ def test_concurrent_reservations_never_oversell(database):
     with database.reading() as session:
         level = inventory.get_stock(session, "IT-0006")
     assert (level.available, level.reserved) == (1, 6)
+
+
+def test_concurrent_tracking_of_one_sku_makes_one_level(database):
+    def track(_):
+        with database.writing() as session:
+            return inventory.track(session, "IT-0007").sku
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(track, range(16))) == ["IT-0007"] * 16
+    with database.reading() as session:
+        assert inventory.get_stock(session, "IT-0007").available == 0
