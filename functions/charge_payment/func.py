@@ -2,17 +2,22 @@
 
 The provider may be slow, so the charge is not one transaction: it is opened
 as pending (the order id is its idempotency key), the provider is asked, and
-the answer recorded. A redelivery that finds the charge still pending means an
-earlier attempt died or timed out half way: it cancels the charge (a late
-approval then changes nothing), so the outcome is always known and final.
+the answer recorded. A redelivery that finds the charge pending either comes
+while the first attempt still waits for the provider (a young charge: answer
+503, the broker tries again later and then finds the recorded reply), or
+after that attempt died half way (a charge older than CHARGE_STALE_AFTER
+seconds: cancel it, so a late approval changes nothing). Either way the
+outcome ends known and final.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from cloudevents.core.base import BaseCloudEvent
 
 from functions.runtime import events
-from functions.runtime.event_function import EventFunction
+from functions.runtime.event_function import EventFunction, RetryLater
 from functions.runtime.order_events import follow_up
 from shop.domain.payments import ChargeStatus, SimulatedProvider
 from shop.persistence.inbox_store import NOT_SEEN, InboxStore
@@ -39,6 +44,8 @@ class ChargePayment(EventFunction):
             decision = self.provider.decide(data["payment_token"], amount)
             with self.database.writing() as session:
                 charge = payments.record_decision(session, order_id, decision)
+        elif charge.status is ChargeStatus.PENDING and not self._stale(charge):
+            raise RetryLater(f"the charge of {order_id} is under way")
         elif charge.status is ChargeStatus.PENDING:
             self.log.warning(
                 "order %s: charge left pending by an earlier attempt, cancelled", order_id
@@ -53,6 +60,10 @@ class ChargePayment(EventFunction):
                 inbox.record(self.name, event.get_id(), events.encode(reply))
         self.log.info("%s %s -> %s", event.get_type(), event.get_id(), reply.get_type())
         return reply
+
+    def _stale(self, charge) -> bool:
+        age = datetime.now(UTC) - charge.created_at
+        return age > timedelta(seconds=self.settings.charge_stale_after)
 
 
 def new() -> ChargePayment:

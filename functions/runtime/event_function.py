@@ -22,6 +22,10 @@ from shop.persistence.database import Database
 from shop.persistence.inbox_store import NOT_SEEN, InboxStore
 
 
+class RetryLater(Exception):
+    """Not now: answer 503, so the broker delivers the event again after its backoff."""
+
+
 class EventFunction:
     """Subclasses set `name` and `context` and implement `process`."""
 
@@ -49,7 +53,13 @@ class EventFunction:
 
     async def handle(self, scope, _receive, send) -> None:
         event = scope["event"]
-        reply = await asyncio.to_thread(self.once, event)
+        try:
+            reply = await asyncio.to_thread(self.once, event)
+        except RetryLater as why:
+            self.log.info("%s %s: %s, retry later", event.get_type(), event.get_id(), why)
+            await send.http({"type": "http.response.start", "status": 503, "headers": []})
+            await send.http({"type": "http.response.body", "body": b""})
+            return
         if reply is None:
             await send.http({"type": "http.response.start", "status": 204, "headers": []})
             await send.http({"type": "http.response.body", "body": b""})

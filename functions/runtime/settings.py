@@ -18,6 +18,9 @@ class FunctionSettings(ShopSettings):
     # The re-drive publishes orders pending for longer than this again (overrides the
     # PingSource's data when set).
     redrive_after: float | None = Field(None, ge=0)
+    # A pending charge older than this was left by an attempt that died (the charge
+    # trigger's delivery timeout is 15 s): charge-payment cancels it.
+    charge_stale_after: float = Field(20.0, gt=0)
     log_level: str = "INFO"
 
     def database(self, context: str) -> str:

@@ -1,0 +1,311 @@
+"""Fault tests of the functions stage: real processes, real HTTP, real CloudEvents.
+
+A function or the broker is killed (SIGKILL) and started again, an event is delivered
+twice, a charge is declined: whatever happens, the promises of the README's "Stage 3:
+functions" must hold (exactly-once effects on at-least-once delivery, no event lost
+between a write and its publication), and every test ends by checking two of them:
+
+- stock is conserved: available + reserved + sold of the test's product is its
+  starting stock (read through the gateway, GET /api/stock/{sku});
+- no order is left pending: the test's order is confirmed or rejected.
+
+The stage is asynchronous (place-order answers 202 pending, the events finish the
+order), so every check of an outcome polls until a deadline. The broker delivers with
+the settings of k8s/functions/*.yaml as they are; only the re-drive is made fast
+(tests/faults/functions_stage.py). One stage serves the module; each test makes its own
+product and customer email and looks only at its own order's events.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from functions.runtime import events
+from functions.runtime.order_events import follow_up, placed_event
+from shop.domain.orders import Order, OrderLine, new_order_id
+from shop.schemas import OrderOut
+from tests.faults.conftest import eventually
+from tests.faults.functions_stage import FunctionsStage, functions_stage, reply_event
+from tests.support.client import new_email
+
+# How long the re-drive (a ping every second, for orders pending > 2 s) may take.
+REDRIVE_SECONDS = 20.0
+# The trigger of charge-payment sets retry 3 (k8s/functions/triggers.yaml): 4 attempts.
+CHARGE_TRIGGER, CHARGE_ATTEMPTS = "charge-payment-on-stock-reserved", 4
+NOTIFY_TRIGGER = "notify-customer-on-order-confirmed"
+
+
+@pytest.fixture(scope="module")
+def stage(tmp_path_factory) -> Iterator[FunctionsStage]:
+    """The functions stage without injected faults, shared by the module's tests."""
+    with functions_stage(tmp_path_factory.mktemp("functions-faults")) as running:
+        yield running
+
+
+def own_order(sku: str, quantity: int, token: str = "tok_visa") -> Order:
+    """An order of the test's own that only the event functions ever hear of."""
+    return Order(
+        id=new_order_id(),
+        email=new_email(),
+        payment_token=token,
+        currency="EUR",
+        lines=[OrderLine(sku, quantity, 1250)],
+    )
+
+
+def event_view(event) -> tuple[dict[str, Any], Any]:
+    return event.get_attributes(), events.data_of(event)
+
+
+def sold(stage: FunctionsStage, sku: str, start: int, quantity: int) -> None:
+    """The confirmed order's stock has been committed (commit-stock runs after the order
+    is confirmed, so this is polled)."""
+    expected = {"sku": sku, "available": start - quantity, "reserved": 0, "sold": quantity}
+    assert stage.shop.stock(sku) == expected
+
+
+def released(stage: FunctionsStage, sku: str, start: int) -> None:
+    assert stage.shop.stock(sku) == {"sku": sku, "available": start, "reserved": 0, "sold": 0}
+
+
+def notified(stage: FunctionsStage, email: str) -> list[dict[str, Any]]:
+    messages = stage.shop.notifications_of(email)
+    assert messages, f"no notification for {email} yet"
+    return messages
+
+
+def log_count(stage: FunctionsStage, process: str, text: str) -> int:
+    return sum(text in line for line in stage.log_lines(process))
+
+
+def logged(stage: FunctionsStage, process: str, text: str, times: int | None = None) -> int:
+    """How often `process` logged `text`: at least once, or exactly `times`."""
+    count = log_count(stage, process, text)
+    assert count == times if times is not None else count >= 1, (
+        f"{process} logged {text!r} {count} times"
+    )
+    return count
+
+
+def delivery_lines(stage: FunctionsStage, event_id: str, trigger: str) -> list[str]:
+    """The broker's log lines of every attempt to deliver `event_id` through `trigger`."""
+    return [
+        line
+        for line in stage.log_lines("broker")
+        if " INFO delivery " in line and f" id={event_id} " in line and f"={trigger} " in line
+    ]
+
+
+def retried_since(stage: FunctionsStage, trigger: str, before: int) -> dict[str, int]:
+    stats = stage.trigger_stats(trigger)
+    assert stats.get("retried", 0) > before, stats
+    return stats
+
+
+def placed_confirmed(stage: FunctionsStage, sku: str, quantity: int) -> dict[str, Any]:
+    """An order placed through the gateway, confirmed, its stock sold, its customer told."""
+    email, start = new_email(), stage.shop.stock(sku)
+    order = stage.shop.place_and_wait(email, [(sku, quantity)])
+    assert order["status"] == "confirmed", order
+    eventually(lambda: sold(stage, sku, start["available"], quantity))
+    eventually(lambda: notified(stage, email))
+    return order
+
+
+# --- 1. the same event delivered twice applies once ------------------------------------------
+
+
+def test_same_event_posted_twice_to_a_function_applies_once(stage: FunctionsStage):
+    """Straight to the functions' own URLs, as the broker delivers: the order is the test's
+    own and never reaches the orders database, so only the stock is there to check."""
+    shop, start = stage.shop, 10
+    sku = shop.new_product(stock=start)
+    order = own_order(sku, 3)
+    placed = placed_event(order, "fault-suite")
+
+    first = stage.post_event("reserve-stock", placed)
+    again = stage.post_event("reserve-stock", placed)
+    assert first.status_code == again.status_code == 200, (first.text, again.text)
+    reply = reply_event(first)
+    assert reply.get_type() == events.STOCK_RESERVED, event_view(reply)
+    assert reply.get_id() == f"{order.id}:{events.STOCK_RESERVED}"
+    assert event_view(reply_event(again)) == event_view(reply), (first.text, again.text)
+    assert shop.stock(sku) == {"sku": sku, "available": 7, "reserved": 3, "sold": 0}
+
+    # The compensation, delivered twice too: released once, nothing made up.
+    failed = follow_up(events.PAYMENT_FAILED, reply, "fault-suite", status="declined")
+    first = stage.post_event("release-stock", failed)
+    again = stage.post_event("release-stock", failed)
+    assert first.status_code == again.status_code == 204, (first.text, again.text)
+    assert first.content == again.content == b""
+    released(stage, sku, start)
+    stage.assert_stock_conserved(sku, start)
+
+
+def test_duplicate_order_placed_through_the_broker_changes_nothing(stage: FunctionsStage):
+    shop, start, quantity = stage.shop, 5, 2
+    sku = shop.new_product(stock=start)
+    order = placed_confirmed(stage, sku, quantity)
+    email = order["email"]
+    stock, charges = shop.stock(sku), shop.payments_of(order["id"])
+    messages = shop.notifications_of(email)
+    confirmed_id = f"{order['id']}:{events.ORDER_CONFIRMED}"
+    seen = f"{confirmed_id} seen before: same reply"
+    replayed = {name: log_count(stage, name, seen) for name in ("notify-customer", "commit-stock")}
+
+    # The order's own shop.order.placed again (same id, as a re-drive publishes it).
+    again = OrderOut.model_validate(order).to_domain()
+    again.payment_token = "tok_visa"
+    stage.publish(placed_event(again, "fault-suite"))
+
+    def replayed_to_the_end() -> None:
+        for name, before in replayed.items():
+            assert log_count(stage, name, seen) > before, f"{name} has not had {confirmed_id}"
+
+    eventually(replayed_to_the_end)
+    assert shop.stock(sku) == stock
+    sold(stage, sku, start, quantity)
+    assert shop.payments_of(order["id"]) == charges
+    assert [c["status"] for c in charges] == ["captured"], charges
+    assert shop.notifications_of(email) == messages
+    assert [(m["order_id"], m["kind"]) for m in messages] == [(order["id"], "order_confirmed")]
+    stage.assert_stock_conserved(sku, start)
+    assert stage.assert_final(order["id"]) == order
+
+
+# --- 2. a subscriber that fails, then recovers, gets the event on retry ----------------------
+
+
+def test_subscriber_down_then_back_gets_the_event_on_retry(stage: FunctionsStage):
+    shop, start, quantity = stage.shop, 5, 2
+    sku, email = shop.new_product(stock=start), new_email()
+    retried_before = stage.trigger_stats(NOTIFY_TRIGGER).get("retried", 0)
+
+    with stage.down("notify-customer"):
+        answer = shop.place(email, [(sku, quantity)])
+        assert answer.status_code == 202, answer.text
+        order = shop.wait_final(answer.json()["id"])
+        assert order["status"] == "confirmed", order
+        confirmed_id = f"{order['id']}:{events.ORDER_CONFIRMED}"
+
+        def refused() -> None:
+            attempts = delivery_lines(stage, confirmed_id, NOTIFY_TRIGGER)
+            assert attempts, f"no delivery of {confirmed_id} to notify-customer yet"
+            assert "attempt=1/6 outcome=ConnectError" in attempts[0], attempts
+
+        eventually(refused)
+    # Back within the broker's backoff (5 retries from 0.2 s, doubling: 6.2 s in all).
+
+    messages = eventually(lambda: notified(stage, email))
+    assert [(m["order_id"], m["kind"]) for m in messages] == [(order["id"], "order_confirmed")]
+
+    def delivered_on_a_retry() -> list[str]:
+        attempts = delivery_lines(stage, confirmed_id, NOTIFY_TRIGGER)
+        assert attempts[-1].split(" outcome=")[1].startswith("204 "), attempts
+        assert len(attempts) > 1, attempts
+        return attempts
+
+    eventually(delivered_on_a_retry)
+    stats = eventually(lambda: retried_since(stage, NOTIFY_TRIGGER, retried_before))
+    assert stats.get("dead_lettered", 0) == 0, stats
+    assert not [d for d in stage.dead_letters() if d["event"]["id"] == confirmed_id]
+    assert shop.notifications_of(email) == messages  # still once
+    eventually(lambda: sold(stage, sku, start, quantity))
+    stage.assert_stock_conserved(sku, start)
+    stage.assert_final(order["id"])
+
+
+# --- 3. an event that always fails lands in the dead-letter sink -----------------------------
+
+
+def test_event_that_always_fails_is_dead_lettered_then_redriven(stage: FunctionsStage):
+    shop, start, quantity = stage.shop, 5, 2
+    sku, email = shop.new_product(stock=start), new_email()
+
+    with stage.down("charge-payment"):
+        answer = shop.place(email, [(sku, quantity)])
+        assert answer.status_code == 202, answer.text
+        order_id = answer.json()["id"]
+        reserved_id = f"{order_id}:{events.STOCK_RESERVED}"
+
+        def dead_lettered() -> dict[str, Any]:
+            found = [d for d in stage.dead_letters() if d["event"]["id"] == reserved_id]
+            assert found, f"{reserved_id} is not a dead letter yet"
+            return found[0]
+
+        dead = eventually(dead_lettered, timeout=10.0)
+        # Still down: the order waits, its stock held.
+        assert shop.get(f"/api/orders/{order_id}").json()["status"] == "pending"
+        assert shop.stock(sku)["reserved"] == quantity
+
+    charge_url = stage.url("charge-payment")
+    assert dead["trigger"] == CHARGE_TRIGGER, dead
+    assert dead["subscriber"] == charge_url, dead
+    assert dead["attempts"] == CHARGE_ATTEMPTS, dead
+    assert dead["code"] == 0, dead  # no HTTP answer at all: the connection was refused
+    event = dead["event"]
+    assert (event["type"], event["subject"]) == (events.STOCK_RESERVED, order_id), event
+    assert event["data"]["order_id"] == order_id, event
+    assert event["knativeerrordest"] == charge_url, event
+    assert event["knativeerrorcode"] == 0, event
+    assert base64.b64decode(event["knativeerrordata"]).decode().startswith("ConnectError"), event
+    assert stage.trigger_stats(CHARGE_TRIGGER).get("dead_lettered", 0) >= 1
+
+    # charge-payment is back: the re-drive replays the saga, which now gets past the charge.
+    order = shop.wait_final(order_id, timeout=REDRIVE_SECONDS)
+    assert order["status"] == "confirmed", order
+    charges = shop.payments_of(order_id)
+    assert [c["status"] for c in charges] == ["captured"], charges
+    eventually(lambda: sold(stage, sku, start, quantity))
+    stage.assert_stock_conserved(sku, start)
+    stage.assert_final(order_id)
+
+
+# --- 4. a dropped shop.order.placed is re-driven ---------------------------------------------
+
+
+def test_dropped_order_placed_is_redriven(stage: FunctionsStage):
+    shop, start, quantity = stage.shop, 5, 2
+    sku, email = shop.new_product(stock=start), new_email()
+
+    with stage.down("broker"):
+        answer = shop.place(email, [(sku, quantity)])
+        assert answer.status_code == 202, answer.text
+        order_id = answer.json()["id"]
+        assert answer.json()["status"] == "pending", answer.json()
+        not_published = f"order {order_id} saved, not published"
+        eventually(lambda: logged(stage, "place-order", not_published, times=1))
+        assert shop.get(f"/api/orders/{order_id}").json()["status"] == "pending"
+        assert shop.stock(sku)["available"] == start  # nobody has heard of the order
+
+    order = shop.wait_final(order_id, timeout=REDRIVE_SECONDS)
+    assert order["status"] == "confirmed", order
+    eventually(lambda: logged(stage, "redrive-orders", f"re-drove order {order_id} "))
+    assert [c["status"] for c in shop.payments_of(order_id)] == ["captured"]
+    eventually(lambda: sold(stage, sku, start, quantity))
+    messages = eventually(lambda: notified(stage, email))
+    assert [(m["order_id"], m["kind"]) for m in messages] == [(order_id, "order_confirmed")]
+    stage.assert_stock_conserved(sku, start)
+    stage.assert_final(order_id)
+
+
+# --- 5. a declined charge releases the stock -------------------------------------------------
+
+
+def test_declined_charge_releases_the_stock(stage: FunctionsStage):
+    shop, start = stage.shop, 5
+    sku, email = shop.new_product(stock=start), new_email()
+
+    order = shop.place_and_wait(email, [(sku, 3)], token="tok_decline")
+    assert (order["status"], order["reason"]) == ("rejected", "payment_declined"), order
+    eventually(lambda: released(stage, sku, start))
+    charges = shop.payments_of(order["id"])
+    assert [c["status"] for c in charges] == ["declined"], charges
+    messages = eventually(lambda: notified(stage, email))
+    assert [(m["order_id"], m["kind"]) for m in messages] == [(order["id"], "order_rejected")]
+    stage.assert_stock_conserved(sku, start)
+    stage.assert_final(order["id"])
