@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 import httpx
 
 from shop.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPES
+from tests.support.waiting import eventually
 
 T = TypeVar("T")
 
@@ -31,18 +30,6 @@ def assert_problem(response: httpx.Response, slug: str) -> dict[str, Any]:
     assert isinstance(body["title"], str) and body["title"], body
     assert isinstance(body["detail"], str) and body["detail"], body
     return body
-
-
-def eventually(check: Callable[[], T], timeout: float = SETTLE_SECONDS, interval: float = 0.1) -> T:
-    """Run `check` until it stops failing an assertion (or the time is up); return its result."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return check()
-        except AssertionError:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(interval)
 
 
 def stock_is(shop, sku: str, available: int, reserved: int, sold: int) -> dict[str, int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,18 +30,6 @@ T = TypeVar("T")
 ADMIN_TOKEN = "fault-suite-admin-token"
 # Read by the orders service (ServiceSettings): the re-driver's pace.
 FAST_REDRIVE = {"REDRIVE_INTERVAL": "0.3", "REDRIVE_AFTER": "1"}
-
-
-def eventually(check: Callable[[], T], timeout: float = 10.0, interval: float = 0.1) -> T:
-    """Run `check` until it stops failing an assertion (or the deadline passes); its result."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return check()
-        except AssertionError:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(interval)
 
 
 @dataclass

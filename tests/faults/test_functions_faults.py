@@ -28,9 +28,9 @@ from functions.runtime import events
 from functions.runtime.order_events import follow_up, placed_event
 from shop.domain.orders import Order, OrderLine, new_order_id
 from shop.schemas import OrderOut
-from tests.faults.conftest import eventually
 from tests.faults.functions_stage import FunctionsStage, functions_stage, reply_event
 from tests.support.client import new_email
+from tests.support.waiting import eventually
 
 # How long the re-drive (a ping every second, for orders pending > 2 s) may take.
 REDRIVE_SECONDS = 20.0

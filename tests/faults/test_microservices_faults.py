@@ -22,8 +22,9 @@ import pytest
 
 from shop.domain.orders import new_order_id
 from shop.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPES
-from tests.faults.conftest import ADMIN_TOKEN, Stage, eventually, microservices_stage
+from tests.faults.conftest import ADMIN_TOKEN, Stage, microservices_stage
 from tests.support.client import FINAL, ShopClient, new_email
+from tests.support.waiting import eventually
 
 # How long the re-driver (every 0.3 s, for orders pending > 1 s) may take to finish a saga.
 REDRIVE_SECONDS = 20.0

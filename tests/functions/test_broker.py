@@ -16,7 +16,7 @@ import signal
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -29,23 +29,12 @@ from cloudevents.core.bindings.http import to_binary_event, to_structured_event
 from cloudevents.core.v1.event import CloudEvent
 
 from stages.launcher import ROOT, FileSink, Launcher, LaunchError, ProcessSpec, free_port
+from tests.support.waiting import eventually
 
 T = TypeVar("T")
 
 MANIFESTS = "tests/functions/manifests"
 PING_INTERVAL = 0.5
-
-
-def eventually(check: Callable[[], T], timeout: float = 8.0, interval: float = 0.05) -> T:
-    """Run `check` until it stops failing an assertion (or the deadline passes); its result."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return check()
-        except AssertionError:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(interval)
 
 
 def broker_spec(port: int, env: dict[str, str], ready_path: str = "/readyz") -> ProcessSpec:
