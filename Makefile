@@ -6,8 +6,20 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: help install demo test test-unit test-contract lint format openapi run-monolith run-microservices run-functions bench clean
+# make load / make compare: which stage, which load (see README "Load tests and the comparison")
+STAGE   ?= monolith
+SHAPE   ?= step
+PROFILE ?= short
+PACING  ?= fixed
+RATE    ?= 3
+URL       ?=
+NAMESPACE ?=
+URLS       ?=
+NAMESPACES ?=
+
+.PHONY: help install demo test test-unit test-contract lint format openapi run-monolith run-microservices run-functions bench clean demo-orders load compare test-load
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -15,15 +27,32 @@ help:  ## list the targets
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,load]'
 	touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install the project with its dev tools
+# Debian's chromium: the comparison report's test opens the page in a real headless browser.
+$(CHROMIUM):
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	  || { echo "could not install chromium (apt-get, as root)"; exit 1; }
 
-demo: $(STAMP)  ## start the monolith, seed it, place three orders, print what happened, stop
+install: $(STAMP) $(CHROMIUM)  ## create .venv, install the project with its dev and load tools, and chromium
+
+demo: $(STAMP)  ## every stage started here in turn, the same short load on each, one comparison report
+	$(PY) -m loadtests demo
+
+demo-orders: $(STAMP)  ## start the monolith, seed it, place three orders, print what happened, stop
 	$(PY) -m stages.demo
 
-test: $(STAMP)  ## lint, then every test (unit, contract on SQLite and PostgreSQL, integration)
+load: $(STAMP)  ## Locust against one stage: STAGE= SHAPE= [PROFILE= PACING= RATE= URL= NAMESPACE=]
+	$(PY) -m loadtests run $(STAGE) --shape $(SHAPE) --profile $(PROFILE) --pacing $(PACING) \
+	  --rate $(RATE) $(if $(URL),--url $(URL)) $(if $(NAMESPACE),--namespace $(NAMESPACE))
+
+compare: $(STAMP)  ## the same load against every stage, one report: SHAPE= [URLS="stage=url ..." ...]
+	$(PY) -m loadtests compare --shape $(SHAPE) --profile $(PROFILE) --pacing $(PACING) \
+	  --rate $(RATE) $(foreach u,$(URLS),--url $(u)) $(foreach n,$(NAMESPACES),--namespace $(n))
+
+test: $(STAMP) $(CHROMIUM)  ## lint, then every test (unit, contract on SQLite and PostgreSQL, integration)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest
@@ -33,6 +62,9 @@ test-unit: $(STAMP)  ## only the domain rules (fast)
 
 test-contract: $(STAMP)  ## only the black-box contract suite, against every stage
 	$(VENV)/bin/pytest tests/contract
+
+test-load: $(STAMP) $(CHROMIUM)  ## only the load test tests (a short Locust run, sampler, report)
+	$(VENV)/bin/pytest tests/loadtests
 
 lint: $(STAMP)  ## ruff check and format check
 	$(VENV)/bin/ruff check .

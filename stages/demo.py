@@ -1,4 +1,4 @@
-"""`make demo`: start the monolith on the embedded default, seed it, place three orders.
+"""`make demo-orders`: start the monolith on the embedded default, seed it, place three orders.
 
 One order is confirmed, one is rejected for lack of stock, one is rejected
 because the card is declined. For each, the demo prints what the shop

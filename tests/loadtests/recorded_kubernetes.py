@@ -76,3 +76,23 @@ def serve(responses: dict[str, list[dict]]) -> tuple[RecordedKubernetes, Threadi
     threading.Thread(target=server.serve_forever, daemon=True).start()
     api.url = f"http://127.0.0.1:{server.server_address[1]}"
     return api, server
+
+
+def write_kubeconfig(path: Path, url: str) -> Path:
+    """A kubeconfig whose current context is the recorded API at `url`."""
+    path.write_text(
+        f"""apiVersion: v1
+kind: Config
+clusters:
+- name: kind-threefold
+  cluster: {{server: "{url}"}}
+contexts:
+- name: kind-threefold
+  context: {{cluster: kind-threefold, user: tester, namespace: {NAMESPACE}}}
+current-context: kind-threefold
+users:
+- name: tester
+  user: {{token: recorded}}
+"""
+    )
+    return path

@@ -19,13 +19,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from loadtests import report, results
+from loadtests import replicas, report, results
 from loadtests.locust_process import ROOT, LoadSettings
 from loadtests.runner import Target, run_stage, stage_url
 from stages.definitions import StageOptions
 from stages.launcher import FileSink, free_port
 from stages.running import running_stage
-from tests.loadtests.report_reading import check_numbers_match_locust, csv_rows
+from tests.loadtests.recorded_kubernetes import NAMESPACE, api_paths, recorded, write_kubeconfig
+from tests.loadtests.report_reading import Page, check_numbers_match_locust, csv_rows
 
 ADMIN_TOKEN = "loadtest-admin-token"
 SMOKE = LoadSettings(shape="smoke", profile="short", pacing="fixed", rate=10.0)
@@ -38,7 +39,13 @@ ENDPOINTS = [
 ]
 
 
-def test_a_short_headless_run_has_no_failures_and_its_csv_reads_back(tmp_path):
+def test_a_short_headless_run_has_no_failures_and_its_csv_reads_back(
+    tmp_path, kubernetes_api, monkeypatch
+):
+    # As on a cluster: the replicas of a namespace are sampled while Locust runs (here from
+    # recorded API answers), and kept beside Locust's output.
+    api = kubernetes_api({path: recorded(name) for name, path in api_paths().items()})
+    monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "kubeconfig", api.url)))
     folder = tmp_path / "comparison" / "monolith"
     options = StageOptions(
         port=free_port(), data_dir=tmp_path / "data", env={"ADMIN_TOKEN": ADMIN_TOKEN}
@@ -46,8 +53,8 @@ def test_a_short_headless_run_has_no_failures_and_its_csv_reads_back(tmp_path):
     sink = FileSink(tmp_path / "stage.log")
     # Not seeded by the launcher: the runner seeds a running stage over the admin API.
     with running_stage("monolith", options, sink=sink, seed=False) as stage:
-        target = Target("monolith", url=stage.url, admin_token=ADMIN_TOKEN)
-        run = run_stage(target, SMOKE, folder)
+        target = Target("monolith", stage.url, NAMESPACE, admin_token=ADMIN_TOKEN)
+        run = run_stage(target, SMOKE, folder, sample_every=2.0)
         catalog = httpx.get(f"{stage.url}/api/products", params={"per_page": 100}).json()
 
     assert "error" not in run, run
@@ -67,9 +74,17 @@ def test_a_short_headless_run_has_no_failures_and_its_csv_reads_back(tmp_path):
     assert {r["Name"] for r in history} >= {"Aggregated", "order completion", *ENDPOINTS}
     assert (folder / "locust.html").stat().st_size > 0
 
+    samples = replicas.read_csv(folder / replicas.FILE_NAME)
+    assert len({s.time for s in samples}) >= 5  # every 2 s for 13 s, and one at the end
+    assert {s.kind for s in samples} == {"Deployment", "Revision", "HorizontalPodAutoscaler"}
+    assert samples[0].time == pytest.approx(run["started_at"], abs=1)  # as Locust starts
+    assert samples[-1].time == pytest.approx(run["ended_at"], abs=1)  # and when it ended
+
     found = results.read_comparison(folder.parent)
     page = report.write(found, folder.parent)
     check_numbers_match_locust(folder.parent, page.read_text(), ["monolith"])
+    cost = replicas.core_seconds(samples, run["ended_at"])
+    assert Page(page.read_text()).cells[("monolith", "core_seconds")] == f"{cost:,.1f}"
 
 
 def test_a_stage_started_here_is_seeded_and_its_data_removed_after(tmp_path, monkeypatch):

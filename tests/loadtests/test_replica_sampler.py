@@ -15,7 +15,7 @@ import pytest
 from kubernetes import client
 
 from loadtests import replicas
-from tests.loadtests.recorded_kubernetes import NAMESPACE, api_paths, recorded
+from tests.loadtests.recorded_kubernetes import NAMESPACE, api_paths, recorded, write_kubeconfig
 
 TIMES = [1000.0, 1005.0, 1012.0]  # when the three samples are taken
 END = 1020.0  # when the load test ended
@@ -118,22 +118,7 @@ def test_the_sampling_thread_writes_the_timeline_while_the_test_runs(kubernetes_
 
 def test_the_client_comes_from_the_kubeconfig(kubernetes_api, tmp_path, monkeypatch):
     api = kubernetes_api(_all_recorded())
-    kubeconfig = tmp_path / "config"
-    kubeconfig.write_text(
-        f"""apiVersion: v1
-kind: Config
-clusters:
-- name: kind-threefold
-  cluster: {{server: "{api.url}"}}
-contexts:
-- name: kind-threefold
-  context: {{cluster: kind-threefold, user: tester, namespace: {NAMESPACE}}}
-current-context: kind-threefold
-users:
-- name: tester
-  user: {{token: recorded}}
-"""
-    )
+    kubeconfig = write_kubeconfig(tmp_path / "config", api.url)
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     with replicas.api_client() as api_client:
         samples = replicas.ReplicaSampler(NAMESPACE, api_client).sample()

@@ -1,0 +1,119 @@
+"""The load tests' command line: run one stage, compare stages, the demo, rebuild a report.
+
+python -m loadtests run monolith --shape step --profile short
+python -m loadtests run monolith --url http://shop.example --namespace threefold-monolith
+python -m loadtests compare --shape spike --pacing fixed --rate 2
+python -m loadtests compare --url monolith=http://... --namespace monolith=threefold-monolith
+python -m loadtests demo
+python -m loadtests report reports/20260101-120000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from loadtests import report, results
+from loadtests.locust_process import PACINGS, LoadSettings
+from loadtests.runner import REPORTS, Target, compare, new_folder, say
+from stages.definitions import STAGES
+
+# The demo: every stage, one after the other, on this machine; about 45 s of load each.
+DEMO = LoadSettings(shape="step", profile="short", pacing="fixed", rate=3.0)
+
+
+def _load_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--shape", default="step", help="steady, step, spike or idle-burst")
+    parser.add_argument("--profile", default="short", help="short (~45 s) or full (minutes)")
+    parser.add_argument("--pacing", choices=PACINGS, default="fixed")
+    parser.add_argument("--rate", type=float, default=3.0, help="tasks/s per user (fixed)")
+    parser.add_argument("--out", type=Path, default=REPORTS, help="reports folder (./reports)")
+    parser.add_argument("--kube-context", help="kubeconfig context (default: the current one)")
+    parser.add_argument(
+        "--admin-token",
+        default=os.environ.get("ADMIN_TOKEN"),
+        help="to seed a running stage's empty catalog (default: $ADMIN_TOKEN)",
+    )
+
+
+def _pairs(given: list[str], option: str) -> dict[str, str]:
+    pairs = {}
+    for item in given:
+        stage, _, value = item.partition("=")
+        if stage not in STAGES or not value:
+            raise SystemExit(f"{option} wants STAGE=VALUE with a stage of {', '.join(STAGES)}")
+        pairs[stage] = value
+    return pairs
+
+
+def _settings(args: argparse.Namespace) -> LoadSettings:
+    return LoadSettings(args.shape, args.profile, args.pacing, args.rate)
+
+
+def _finish(path: Path, found: list[results.StageResult], started: float) -> int:
+    print()
+    print(report.terminal_table(found))
+    print()
+    say(f"report: {path.resolve()}")
+    say(f"took {time.monotonic() - started:.0f} s")
+    return 1 if any(r.run.get("error") for r in found) or not found else 0
+
+
+def _interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops like Ctrl-C: Locust and the stage are stopped
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m loadtests", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="load one stage (make load)")
+    run.add_argument("stage", choices=list(STAGES))
+    run.add_argument("--url", help="a running stage's base URL (default: start it here)")
+    run.add_argument("--namespace", help="sample this Kubernetes namespace's replicas")
+    _load_options(run)
+
+    both = commands.add_parser("compare", help="the same load against each stage (make compare)")
+    both.add_argument("--stages", nargs="+", choices=list(STAGES), default=list(STAGES))
+    both.add_argument("--url", action="append", default=[], metavar="STAGE=URL")
+    both.add_argument("--namespace", action="append", default=[], metavar="STAGE=NAMESPACE")
+    _load_options(both)
+
+    demo = commands.add_parser("demo", help="every stage here, the short step profile (make demo)")
+    demo.add_argument("--out", type=Path, default=REPORTS)
+
+    rebuild = commands.add_parser("report", help="write report.html again from a results folder")
+    rebuild.add_argument("folder", type=Path)
+
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
+    started = time.monotonic()
+    try:
+        if args.command == "report":
+            found = results.read_comparison(args.folder)
+            return _finish(report.write(found, args.folder), found, started)
+        if args.command == "run":
+            targets = [Target(args.stage, args.url, args.namespace, args.admin_token)]
+            settings, context = _settings(args), args.kube_context
+        elif args.command == "compare":
+            urls, spaces = _pairs(args.url, "--url"), _pairs(args.namespace, "--namespace")
+            targets = [Target(s, urls.get(s), spaces.get(s), args.admin_token) for s in args.stages]
+            settings, context = _settings(args), args.kube_context
+        else:
+            targets, settings, context = [Target(s) for s in STAGES], DEMO, None
+        path, found = compare(targets, settings, new_folder(args.out), context)
+        return _finish(path, found, started)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: Locust and the stage were stopped", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,254 @@
+"""Run the load against a stage, or against every stage, and keep what Locust measured.
+
+For each stage the runner
+
+1. starts it locally with the launcher (stages.running.running_stage: migrated,
+   ready and seeded, on SQLite in a fresh folder) or takes the URL it is given
+   (a cluster's), whose catalog it seeds over the admin API if it is empty;
+2. samples the replicas of its Kubernetes namespace, when one is given;
+3. runs Locust headless in a process of its own, showing progress;
+4. keeps everything in reports/<timestamp>/<stage>/: Locust's CSV files
+   (stats, full history, failures, exceptions) and HTML report, the order
+   outcomes, replicas.csv, the stage's log and run.json;
+5. stops the stage, also on Ctrl-C.
+
+A comparison then writes reports/<timestamp>/report.html and prints the table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+import httpx
+
+from loadtests import replicas, report, results
+from loadtests.locust_process import (
+    FAILURES_EXIT_CODE,
+    LoadSettings,
+    locust_argv,
+    run_locust,
+)
+from stages.definitions import StageOptions
+from stages.launcher import FileSink, LaunchError, free_port
+from stages.running import running_stage
+
+REPORTS = Path("reports")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A stage to load: started here (no url) or already running at `url`."""
+
+    stage: str
+    url: str | None = None
+    namespace: str | None = None  # sample this Kubernetes namespace's replicas
+    admin_token: str | None = None  # to seed a running stage's empty catalog
+
+
+class Progress:
+    """One line per stage that says where the run is: seconds left, users, req/s."""
+
+    def __init__(self, stream: TextIO = sys.stdout, every: float = 5.0) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.every = every  # seconds between lines when the output is not a terminal
+        self._last = 0.0
+        self._width = 0
+
+    def __call__(self, stage: str, state: dict) -> None:
+        left = max(0.0, state["duration"] - state["elapsed"])
+        text = (
+            f"    {stage}: {left:3.0f} s left, {state['users']:3d} users, "
+            f"{state['rps']:6.1f} req/s, {state['requests']} requests, "
+            f"{state['failures']} failures"
+        )
+        if self.tty:
+            self.stream.write("\r" + text.ljust(self._width))
+            self._width = len(text)
+        elif time.monotonic() - self._last >= self.every:
+            self.stream.write(text + "\n")
+            self._last = time.monotonic()
+        self.stream.flush()
+
+    def end(self) -> None:
+        if self.tty and self._width:
+            self.stream.write("\n")
+            self.stream.flush()
+        self._width = 0
+        self._last = 0.0
+
+
+def say(text: str) -> None:
+    print(f"==> {text}", flush=True)
+
+
+def new_folder(root: Path = REPORTS) -> Path:
+    folder = root / datetime.now().strftime("%Y%m%d-%H%M%S")
+    folder.mkdir(parents=True, exist_ok=False)
+    return folder
+
+
+@contextmanager
+def stage_url(target: Target, folder: Path) -> Iterator[str]:
+    """The stage's base URL while it runs: started locally on a fresh SQLite folder,
+    or the given URL (then its catalog is checked, and seeded if empty)."""
+    if target.url:
+        ensure_catalog(target.url.rstrip("/"), target.admin_token)
+        yield target.url.rstrip("/")
+        return
+    data = Path(tempfile.mkdtemp(prefix=f"threefold-load-{target.stage}-"))
+    try:
+        options = StageOptions(port=free_port(), data_dir=data)
+        with running_stage(target.stage, options, sink=FileSink(folder / "stage.log")) as stage:
+            yield stage.url
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def ensure_catalog(url: str, admin_token: str | None) -> None:
+    """Make sure the seeded catalog is there: add what is missing over the admin API."""
+    from shop.seed import catalog  # the same 60 products and stock as the local seed
+
+    with httpx.Client(base_url=url, timeout=30) as http:
+        listed = http.get("/api/products", params={"per_page": 100}).raise_for_status().json()
+        present = {item["sku"] for item in listed["items"]}
+        missing = [(p, stock) for p, stock in catalog() if p.sku not in present]
+        if not missing:
+            return
+        if not admin_token:
+            raise LaunchError(
+                f"{url} lacks {len(missing)} of the seeded products; give --admin-token to add them"
+            )
+        headers = {"Authorization": f"Bearer {admin_token}"}
+        for product, stock in missing:
+            body = {
+                "sku": product.sku,
+                "name": product.name,
+                "description": product.description,
+                "price_cents": product.price_cents,
+                "currency": product.currency,
+            }
+            http.post("/api/products", json=body, headers=headers).raise_for_status()
+            http.post(
+                f"/api/stock/{product.sku}", json={"quantity": stock}, headers=headers
+            ).raise_for_status()
+
+
+def run_stage(
+    target: Target,
+    settings: LoadSettings,
+    folder: Path,
+    progress: Progress | None = None,
+    order: int = 0,
+    kube_context: str | None = None,
+    sample_every: float = 5.0,
+) -> dict:
+    """Load one stage; everything goes into `folder`. Returns what run.json records.
+
+    A stage that cannot be started (or reached) is recorded with its error and
+    the next one can go on; Ctrl-C stops everything and is raised again.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    run: dict = {
+        "stage": target.stage,
+        "order": order,
+        "url": target.url,
+        "namespace": target.namespace,
+        "shape": settings.shape,
+        "profile": settings.profile,
+        "pacing": settings.pacing,
+        "rate": settings.rate,
+        "load_host": platform.node(),  # where Locust ran (and a local stage)
+        "load_host_cpus": os.cpu_count(),
+        "started_at": None,
+        "ended_at": None,
+    }
+    try:
+        with stage_url(target, folder) as url:
+            run["url"] = url
+            sampling = _start_sampling(target, folder, kube_context, sample_every)
+            run["started_at"] = time.time()
+            try:
+                code = run_locust(
+                    locust_argv(url, folder, settings),
+                    folder / "locust.log",
+                    on_progress=(lambda state: progress(target.stage, state)) if progress else None,
+                    progress_file=folder / "progress.json",
+                )
+            finally:
+                run["ended_at"] = time.time()
+                if sampling:
+                    sampling.stop()
+                    run["sampling_errors"] = sampling.errors[-5:]
+                if progress:
+                    progress.end()
+            run["locust_exit_code"] = code
+            if code not in (0, FAILURES_EXIT_CODE):
+                run["error"] = f"Locust exited with {code}; see {folder / 'locust.log'}"
+    except (LaunchError, httpx.HTTPError) as error:
+        run["error"] = f"{type(error).__name__}: {error}".splitlines()[0]
+    except KeyboardInterrupt:
+        run["error"] = "interrupted"
+        raise
+    finally:
+        (folder / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+    return run
+
+
+def _start_sampling(
+    target: Target, folder: Path, kube_context: str | None, every: float
+) -> replicas.SamplingThread | None:
+    if not target.namespace:
+        return None
+    from kubernetes.config import ConfigException
+
+    try:
+        api_client = replicas.api_client(kube_context)
+    except ConfigException as error:
+        raise LaunchError(f"no Kubernetes cluster for {target.namespace}: {error}") from error
+    sampler = replicas.ReplicaSampler(target.namespace, api_client)
+    thread = replicas.SamplingThread(
+        sampler, replicas.TimelineWriter(folder / replicas.FILE_NAME), every
+    )
+    thread.start()
+    return thread
+
+
+def compare(
+    targets: list[Target],
+    settings: LoadSettings,
+    folder: Path,
+    kube_context: str | None = None,
+) -> tuple[Path, list[results.StageResult]]:
+    """The same load against each target in turn, then the report. Returns its path."""
+    shape = settings.describe()
+    say(
+        f"{len(targets)} stage(s): {', '.join(t.stage for t in targets)}; shape {settings.shape} "
+        f"({settings.profile}, {shape['duration']:g} s each), pacing {settings.pacing}"
+        + (f" at {settings.rate:g} tasks/s per user" if settings.pacing == "fixed" else "")
+    )
+    say(f"results in {folder}/")
+    progress = Progress()
+    for number, target in enumerate(targets, start=1):
+        where = target.url or "started here on SQLite"
+        say(f"[{number}/{len(targets)}] {target.stage} ({where})")
+        started = time.monotonic()
+        run = run_stage(target, settings, folder / target.stage, progress, number, kube_context)
+        outcome = run.get("error") or "done"
+        say(f"{target.stage}: {outcome} in {time.monotonic() - started:.0f} s")
+        for error in run.get("sampling_errors", []):
+            say(f"{target.stage}: a replica sample was missed: {error}")
+    found = results.read_comparison(folder)
+    return report.write(found, folder), found
