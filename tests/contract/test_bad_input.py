@@ -19,6 +19,7 @@ import pytest
 
 from tests.contract.helpers import assert_problem
 from tests.support.client import ShopClient, new_email
+from tests.support.raw_http import http_exchange
 
 STOCK = 5
 MAX_BODY = 64 * 1024
@@ -253,26 +254,6 @@ def test_oversized_chunked_body_is_413(shop, sender, target):
     sender.close()
     assert_problem(answer, "payload-too-large")
     assert_nothing_written(shop, target)
-
-
-def http_exchange(sock: socket.socket, request: bytes) -> tuple[str, dict[str, str], bytes]:
-    """Send one raw HTTP/1.1 request on `sock`; read one answer (status line, headers, body)."""
-    sock.sendall(request)
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError(f"closed without an answer (got {data[:200]!r})")
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    status, *lines = head.decode("latin-1").split("\r\n")
-    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
-    while len(body) < int(headers.get("content-length", "0")):
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("closed in the middle of an answer")
-        body += chunk
-    return status, headers, body
 
 
 def test_a_413_tells_whether_the_connection_goes_on(shop):

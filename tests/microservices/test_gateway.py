@@ -27,6 +27,7 @@ from microservices.gateway import proxy, routes
 from shop import openapi
 from stages.launcher import FileSink, Launcher, ProcessSpec, free_port
 from tests.microservices.fake_upstream import BIG_SIZE, GZIPPED, PROBLEM_BODY, big_body
+from tests.support.raw_http import http_exchange
 
 PROBLEMS = "https://threefold.example/problems/"
 SERVICES = ("catalog", "inventory", "orders", "payments", "notifications")
@@ -130,21 +131,7 @@ def raw_exchange(url: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
     """One raw HTTP/1.1 request on a fresh connection: status, headers, body."""
     host, port = url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(request)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise ConnectionError(f"closed without an answer (got {data[:200]!r})")
-            data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        status, *lines = head.decode("latin-1").split("\r\n")
-        headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines)}
-        while len(body) < int(headers.get("content-length", "0")):
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("closed in the middle of an answer")
-            body += chunk
+        status, headers, body = http_exchange(sock, request)
     return int(status.split()[1]), headers, body
 
 
