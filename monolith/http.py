@@ -56,14 +56,10 @@ def json_response(model: BaseModel, status: int = 200, headers: dict | None = No
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response:
-    headers = dict(headers or {})
-    if problem.status == 401:
-        headers["WWW-Authenticate"] = "Bearer"
-    if problem.status == 413:
-        # The unread rest of the body makes the connection unusable: say so.
-        headers["Connection"] = "close"
     payload = json.dumps(problem.to_dict(instance=request.path))
-    return Response(payload, problem.status, headers, mimetype=PROBLEM_CONTENT_TYPE)
+    return Response(
+        payload, problem.status, problem.headers(headers), mimetype=PROBLEM_CONTENT_TYPE
+    )
 
 
 def admin_only(view: Callable) -> Callable:

@@ -36,10 +36,5 @@ def json_response(model: BaseModel, status: int = 200, headers: dict | None = No
 def problem_response(
     problem: Problem, instance: str, headers: dict[str, str] | None = None
 ) -> Response:
-    headers = dict(headers or {})
-    if problem.status == 401:
-        headers["WWW-Authenticate"] = "Bearer"
-    if problem.status == 413:
-        headers["Connection"] = "close"  # the unread rest of the body spoils the connection
     body = json.dumps(problem.to_dict(instance=instance))
-    return Response(body, problem.status, headers, media_type=PROBLEM_CONTENT_TYPE)
+    return Response(body, problem.status, problem.headers(headers), media_type=PROBLEM_CONTENT_TYPE)

@@ -75,6 +75,15 @@ class Problem(Exception):
             body["instance"] = instance
         return body | self.extensions
 
+    def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        """The headers this answer needs in every stage, plus `extra` (Allow, say)."""
+        headers = dict(extra or {})
+        if self.status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        if self.status == 413:
+            headers["Connection"] = "close"  # the unread rest of the body spoils the connection
+        return headers
+
     @classmethod
     def from_domain(cls, error: DomainError) -> Problem:
         extensions = {"skus": error.skus} if hasattr(error, "skus") else {}

@@ -75,6 +75,15 @@ def _uvicorn(app: str, port: int) -> list[str]:
     ]  # fmt: skip
 
 
+def _per_context(options: StageOptions) -> tuple[list[list[str]], list[list[str]]]:
+    """Migrate each context's own database; seed the catalog's and the inventory's."""
+    migrate = [PYTHON, "-m", "shop.persistence.migrate"]
+    prepare = [[*migrate, "--url", options.database(c), "--context", c] for c in SERVICES]
+    seed = [PYTHON, "-m", "shop.seed", "--catalog-url", options.database("catalog"),
+            "--inventory-url", options.database("inventory")]  # fmt: skip
+    return prepare, [seed]
+
+
 def microservices(options: StageOptions) -> StagePlan:
     """Five services, each on its own port and database, and the gateway on the public port."""
     ports = {name: free_port() for name in SERVICES}
@@ -99,16 +108,7 @@ def microservices(options: StageOptions) -> StagePlan:
         port=options.port,
         env={**peers, **options.env, **options.process_env.get("gateway", {})},
     )
-    migrate = [PYTHON, "-m", "shop.persistence.migrate"]
-    seed = [PYTHON, "-m", "shop.seed"]
-    catalog_db, inventory_db = options.database("catalog"), options.database("inventory")
-    return StagePlan(
-        name="microservices",
-        url=gateway.url,
-        processes=[*processes, gateway],
-        prepare=[[*migrate, "--url", options.database(n), "--context", n] for n in SERVICES],
-        seed=[[*seed, "--catalog-url", catalog_db, "--inventory-url", inventory_db]],
-    )
+    return StagePlan("microservices", gateway.url, [*processes, gateway], *_per_context(options))
 
 
 # Function name (the Knative Service) -> the contexts whose databases it uses.
@@ -179,16 +179,8 @@ def functions(options: StageOptions) -> StagePlan:
             **options.process_env.get("gateway", {}),
         },
     )
-    migrate = [PYTHON, "-m", "shop.persistence.migrate"]
-    seed = [PYTHON, "-m", "shop.seed"]
-    catalog_db, inventory_db = options.database("catalog"), options.database("inventory")
-    return StagePlan(
-        name="functions",
-        url=gateway.url,
-        processes=[*processes, broker, gateway],
-        prepare=[[*migrate, "--url", options.database(c), "--context", c] for c in SERVICES],
-        seed=[[*seed, "--catalog-url", catalog_db, "--inventory-url", inventory_db]],
-    )
+    processes = [*processes, broker, gateway]
+    return StagePlan("functions", gateway.url, processes, *_per_context(options))
 
 
 STAGES: dict[str, Callable[[StageOptions], StagePlan]] = {

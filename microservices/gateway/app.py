@@ -26,21 +26,13 @@ from microservices.gateway import proxy, routes
 from microservices.gateway.health import readiness
 from microservices.gateway.settings import GatewaySettings
 from shop import openapi
-from shop.problems import PROBLEM_CONTENT_TYPE, Problem
+from shop.asgi import json_response, problem_response
+from shop.problems import Problem
 from shop.schemas import Health
 
 log = logging.getLogger("gateway")
 
 ORDER_PLACEMENT = ("POST", "/api/orders")  # the saga runs inside this call
-
-
-def problem_response(problem: Problem, instance: str, headers: dict | None = None) -> Response:
-    body = json.dumps(problem.to_dict(instance=instance))
-    return Response(body, problem.status, headers, media_type=PROBLEM_CONTENT_TYPE)
-
-
-def json_response(model: Health, status: int = 200) -> Response:
-    return Response(model.model_dump_json(), status, media_type="application/json")
 
 
 class Gateway:
@@ -183,7 +175,7 @@ class Gateway:
             expecting = "100-continue" in request.headers.get("expect", "").lower()
             if not (refused.finished or expecting):
                 await proxy.discard_rest(request.receive)
-            return problem_response(refused.problem, path, {"Connection": "close"})
+            return problem_response(refused.problem, path)  # 413: Connection: close
         seconds = settings.order_timeout if (method, path) == ORDER_PLACEMENT else None
         seconds = seconds or settings.call_timeout
         call = proxy.Call(
