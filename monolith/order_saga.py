@@ -11,16 +11,18 @@ from monolith.wiring import Wiring
 from shop.domain.inventory import ReservationStatus
 from shop.domain.orders import Order, RejectReason, price_order
 from shop.schemas import OrderIn
-from shop.services import catalog, inventory, notifications, orders, payments
+from shop.services import catalog, idempotency, inventory, notifications, orders, payments
+from shop.services.idempotency import RequestKey
 
 
-def place_order(wiring: Wiring, request: OrderIn) -> Order:
+def place_order(wiring: Wiring, request: OrderIn, key: RequestKey | None = None) -> Order:
     requested = request.requested()
     with wiring.database.writing() as session:
         products = catalog.products_for(session, [sku for sku, _ in requested])
         order = orders.add(
             session, price_order(request.email, request.payment_token, requested, products)
         )
+        idempotency.remember(session, key, order.id)  # before any stock is held
 
         reservation = inventory.reserve(session, order.id, order.quantities)
         if reservation.status is ReservationStatus.REJECTED:

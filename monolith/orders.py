@@ -1,19 +1,26 @@
 """Orders blueprint: place an order, read one, list a customer's (admin)."""
 
-from flask import Blueprint
+from functools import partial
+
+from flask import Blueprint, request
 
 from monolith.http import admin_only, body, json_response, query
 from monolith.order_saga import place_order
 from monolith.wiring import wiring
 from shop.schemas import EmailQuery, OrderIn, OrderList, OrderOut
-from shop.services import orders
+from shop.services import idempotency, orders
 
 bp = Blueprint("orders", __name__, url_prefix="/api/orders")
 
 
 @bp.post("")
 def create_order():
-    order = place_order(wiring(), body(OrderIn))
+    key = idempotency.parse_key(request.headers.getlist(idempotency.HEADER))
+    order_in, shop = body(OrderIn), wiring()
+    request_key = idempotency.for_request(key, order_in, shop.settings.idempotency_key_ttl)
+    order = idempotency.place_once(
+        shop.database, request_key, partial(place_order, shop, order_in, request_key)
+    )
     return json_response(OrderOut.of(order), 202, {"Location": f"/api/orders/{order.id}"})
 
 

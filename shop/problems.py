@@ -41,6 +41,7 @@ _TYPES = [
     ProblemType("invalid-quantity", "The quantity is not valid", 422),
     ProblemType("insufficient-stock", "Not enough stock", 409),
     ProblemType("unknown-sku", "Unknown sku", 422),
+    ProblemType("idempotency-key-reused", "The Idempotency-Key was used for another request", 422),
     ProblemType("internal-error", "Internal server error", 500),
     ProblemType("bad-gateway", "An upstream service failed", 502),
     ProblemType("service-unavailable", "A service is unavailable", 503),

@@ -22,6 +22,8 @@ class ShopSettings(BaseSettings):
     payment_latency_ms: int = Field(0, ge=0)
     payment_failure_rate: float = Field(0.0, ge=0.0, le=1.0)
     max_body_bytes: int = Field(64 * 1024, ge=1024)
+    # Seconds an Idempotency-Key of POST /api/orders is kept; after that it may be reused.
+    idempotency_key_ttl: float = Field(24 * 3600, gt=0)
 
     @model_validator(mode="after")
     def _no_placeholder_in_production(self) -> ShopSettings:

@@ -8,6 +8,8 @@ the write and the event.
 
 from __future__ import annotations
 
+from functools import partial
+
 import httpx
 from starlette.requests import Request
 
@@ -19,7 +21,8 @@ from shop.domain.catalog import Product
 from shop.domain.orders import Order, price_order
 from shop.problems import Problem
 from shop.schemas import OrderIn, OrderOut
-from shop.services import orders
+from shop.services import idempotency, orders
+from shop.services.idempotency import RequestKey
 
 
 class PlaceOrder(HttpFunction):
@@ -36,16 +39,21 @@ class PlaceOrder(HttpFunction):
         super().stop()
 
     async def place(self, request: Request):
+        key = idempotency.parse_key(request.headers.getlist(idempotency.HEADER))
         body = await self.body(request, OrderIn)
-        order = await self.run(self._place, body)
+        request_key = idempotency.for_request(key, body, self.settings.idempotency_key_ttl)
+        database = self.databases["orders"]
+        place = partial(self._place, body, request_key)
+        order = await self.run(idempotency.place_once, database, request_key, place)
         return json_response(OrderOut.of(order), 202, {"Location": f"/api/orders/{order.id}"})
 
-    def _place(self, body: OrderIn) -> Order:
+    def _place(self, body: OrderIn, key: RequestKey | None) -> Order:
         requested = body.requested()
         products = self._prices([sku for sku, _ in requested])
         order = price_order(body.email, body.payment_token, requested, products)
         with self.databases["orders"].writing() as session:
             orders.add(session, order)
+            idempotency.remember(session, key, order.id)  # with the order, before publishing
         try:
             events.publish(self.http, self.settings.k_sink, placed_event(order, self.name))
         except httpx.HTTPError as error:

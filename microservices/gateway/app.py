@@ -196,7 +196,10 @@ class Gateway:
             answer = await proxy.forward(self.client, call)
         except proxy.UpstreamFailure as failure:
             seen["note"] = _note(failure.problem.detail, failure.attempts)
-            return problem_response(failure.problem, path)
+            problem = failure.problem
+            if (method, path) == ORDER_PLACEMENT and problem.status in (502, 504):
+                problem = _order_may_exist(problem)
+            return problem_response(problem, path)
         seen["note"] = _note("", answer.attempts)
         response = Response(answer.body, answer.status)
         response.raw_headers = proxy.response_headers(answer, method)
@@ -216,6 +219,16 @@ class Gateway:
 
     async def openapi_document(self) -> Response:
         return Response(self.openapi, media_type="application/json")
+
+
+def _order_may_exist(problem: Problem) -> Problem:
+    """The call reached orders and broke off: the saga may go on and place the order.
+    The client cannot know; an Idempotency-Key lets it ask again and get that order."""
+    detail = (
+        f"{problem.detail}; the order may still be placed: a retry with the same "
+        "Idempotency-Key is safe and answers that order"
+    )
+    return Problem(problem.type.slug, detail, **problem.extensions)
 
 
 def _note(detail: str, attempts: int) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 
 from microservices.common.http import Admin, json_body, json_response, query
 from microservices.common.service import build_service
@@ -13,15 +14,28 @@ from microservices.orders import saga
 from microservices.orders.peers import Peers
 from microservices.orders.redrive import Redriver
 from shop.schemas import EmailQuery, OrderIn, OrderList, OrderOut
-from shop.services import orders
+from shop.services import idempotency, orders
 
 public = APIRouter(prefix="/api/orders", tags=["orders"])
 
 
+def _idempotency_key(request: Request) -> str | None:
+    return idempotency.parse_key(request.headers.getlist(idempotency.HEADER))
+
+
 @public.post("")
-def place_order(request: Request, body: Annotated[OrderIn, json_body(OrderIn)]):
+def place_order(
+    request: Request,
+    key: Annotated[str | None, Depends(_idempotency_key)],  # checked before the body
+    body: Annotated[OrderIn, json_body(OrderIn)],
+):
     state = request.app.state
-    order = saga.place(state.database, state.peers, body)
+    request_key = idempotency.for_request(key, body, state.settings.idempotency_key_ttl)
+    order = idempotency.place_once(
+        state.database,
+        request_key,
+        partial(saga.place, state.database, state.peers, body, request_key),
+    )
     return json_response(OrderOut.of(order), 202, {"Location": f"/api/orders/{order.id}"})
 
 

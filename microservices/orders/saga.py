@@ -25,13 +25,19 @@ from shop.domain.orders import Order, RejectReason, price_order
 from shop.persistence.database import Database
 from shop.problems import Problem
 from shop.schemas import OrderIn
-from shop.services import orders
+from shop.services import idempotency, orders
+from shop.services.idempotency import RequestKey
 
 log = logging.getLogger("orders.saga")
 
 
-def place(database: Database, peers: Peers, request: OrderIn) -> Order:
-    """Steps 1-6 for a new order; answers the order, final unless a failure left it pending."""
+def place(
+    database: Database, peers: Peers, request: OrderIn, key: RequestKey | None = None
+) -> Order:
+    """Steps 1-6 for a new order; answers the order, final unless a failure left it pending.
+
+    An Idempotency-Key is written with the pending order, before any call that changes
+    state, and deleted with it if inventory never saw the order."""
     requested = request.requested()
     try:
         products = peers.products([sku for sku, _ in requested])
@@ -40,11 +46,13 @@ def place(database: Database, peers: Peers, request: OrderIn) -> Order:
     order = price_order(request.email, request.payment_token, requested, products)
     with database.writing() as session:
         orders.add(session, order)
+        idempotency.remember(session, key, order.id)
     try:
         reservation = peers.reserve(order)
     except NotSent as error:
         with database.writing() as session:
             orders.delete(session, order.id)  # inventory never saw it: as if never placed
+            idempotency.forget(session, key, order.id)
         raise unavailable(error) from None
     except NoAnswer as error:
         log.warning("order %s stays pending: %s", order.id, error)

@@ -104,6 +104,18 @@ order_lines = Table(
     Column("unit_price_cents", BigInteger, nullable=False),
 )
 
+# A client's Idempotency-Key on POST /api/orders: the request it came with (a sha256 of
+# the validated body) and the order it placed. The key is unique, so of two requests
+# racing with one key only one writes its order; rows older than the retention expire.
+idempotency_keys = Table(
+    "orders_idempotency_keys",
+    orders,
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("order_id", String(40), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
 # One charge per order: the order id is the idempotency key of a charge.
 charges = Table(
     "payments_charges",

@@ -449,6 +449,23 @@ def test_placing_an_order_gets_the_longer_order_timeout(client):
     assert_problem(listing, "gateway-timeout", 504)
 
 
+def test_an_order_placement_that_times_out_says_a_retry_with_its_key_is_safe(client):
+    slower_than_an_order = {"sleep": str(ORDER_TIMEOUT + 0.5)}
+    answer = client.post(
+        "/api/orders", params=slower_than_an_order, json={}, headers={"Idempotency-Key": "k-1"}
+    )
+    body = assert_problem(answer, "gateway-timeout", 504)
+    assert body["service"] == "orders"
+    assert "retry with the same Idempotency-Key is safe" in body["detail"], body["detail"]
+    other = assert_problem(client.get("/api/products/slow"), "gateway-timeout", 504)
+    assert "Idempotency-Key" not in other["detail"]
+
+
+def test_the_idempotency_key_reaches_the_orders_service_unchanged(client):
+    answer = client.post("/api/orders", json={}, headers={"Idempotency-Key": "k-!~2"})
+    assert headers_seen(answer.json())["idempotency-key"] == "k-!~2"
+
+
 def test_a_connection_closed_without_an_answer_is_a_502(client):
     body = assert_problem(client.get("/api/stock/hangup"), "bad-gateway", 502)
     assert body["service"] == "inventory"
