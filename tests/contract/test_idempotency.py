@@ -108,6 +108,12 @@ def test_a_malformed_key_is_a_422_naming_the_header_and_writes_nothing(shop, key
     stock_is(shop, sku, available=3, reserved=0, sold=0)
 
 
+def test_a_malformed_key_is_named_before_a_bad_body(shop):
+    answer = shop.post("/api/orders", json={"lines": []}, headers={"Idempotency-Key": "a b"})
+    problem = assert_problem(answer, "validation-error")
+    assert problem["errors"][0]["loc"] == ["header", "Idempotency-Key"], problem
+
+
 def test_the_longest_key_of_visible_ascii_is_taken(shop):
     sku, email = shop.new_product(stock=3), new_email()
     key = ("!~" + secrets.token_hex(4)).ljust(255, "x")
