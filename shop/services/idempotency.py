@@ -74,11 +74,10 @@ def fingerprint(request: BaseModel) -> str:
 
 
 def for_request(key: str | None, request: BaseModel, ttl_seconds: float) -> RequestKey | None:
-    return (
-        None
-        if key is None
-        else RequestKey(key, fingerprint(request), timedelta(seconds=ttl_seconds))
-    )
+    """The key of this validated request (None without the header)."""
+    if key is None:
+        return None
+    return RequestKey(key, fingerprint(request), timedelta(seconds=ttl_seconds))
 
 
 def earlier_order(session: Session, key: RequestKey, now: datetime | None = None) -> Order | None:
