@@ -11,8 +11,9 @@ from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
 from monolith import catalog, health, inventory, notifications, orders, payments
-from monolith.http import problem_response
+from monolith.http import check_request_head, problem_response
 from monolith.wiring import Wiring
+from shop.allowed_methods import allow_header
 from shop.domain.errors import DomainError
 from shop.domain.payments import SimulatedProvider
 from shop.persistence.database import Database, database_url
@@ -31,6 +32,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     url = config.get("DATABASE_URL") or database_url(None, default="monolith")
 
     app = Flask(__name__)
+    # OPTIONS is answered 405 with Allow, as on every stage, not with Flask's own 200.
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.extensions["threefold"] = Wiring(
         settings=settings,
         database=Database(url),
@@ -44,6 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _register_error_handlers(app: Flask) -> None:
+    app.before_request(check_request_head)
     app.register_error_handler(Problem, problem_response)
     app.register_error_handler(DomainError, lambda e: problem_response(Problem.from_domain(e)))
 
@@ -53,7 +57,8 @@ def _register_error_handlers(app: Flask) -> None:
         if slug is None:
             slug = "malformed-request" if (error.code or 500) < 500 else "internal-error"
         detail = f"no route for {request.method} {request.path}" if error.code == 404 else None
-        headers = {k: v for k, v in error.get_headers() if k == "Allow"}  # 405 names the methods
+        allowed = getattr(error, "valid_methods", None)  # 405 names the methods
+        headers = {"Allow": allow_header(allowed)} if allowed else None
         return problem_response(Problem(slug, detail or error.description or error.name), headers)
 
     @app.errorhandler(Exception)

@@ -11,6 +11,7 @@ from flask import Response, request
 from pydantic import BaseModel
 
 from monolith.wiring import wiring
+from shop import request_head
 from shop.http_input import (
     check_admin,
     check_declared_size,
@@ -47,8 +48,24 @@ def body(model: type[M]) -> M:
     return parse_json_body(request.content_type, raw, model)
 
 
+def check_request_head() -> None:
+    """414 or 431 for a head over the limits every stage states (shop/request_head.py).
+
+    gunicorn already refuses a line, a field or a count over them; the total of all
+    fields is checked here, from the environ (repeated fields arrive joined by commas).
+    """
+    environ = request.environ
+    fields = [(name[5:], value) for name, value in environ.items() if name.startswith("HTTP_")]
+    fields += [
+        (name, environ[name]) for name in ("CONTENT_TYPE", "CONTENT_LENGTH") if name in environ
+    ]
+    target = environ.get("RAW_URI") or environ.get("REQUEST_URI") or request.full_path
+    version = environ.get("SERVER_PROTOCOL", "HTTP/1.1").removeprefix("HTTP/")
+    request_head.check_request_head(request.method, len(target), version, fields)
+
+
 def query(model: type[M]) -> M:
-    return parse_query(request.args.to_dict(), model)
+    return parse_query(request.args.items(multi=True), model)
 
 
 def json_response(model: BaseModel, status: int = 200, headers: dict | None = None) -> Response:

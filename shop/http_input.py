@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Mapping
-from typing import TypeVar
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -28,8 +28,14 @@ def parse_json_body(content_type: str | None, raw: bytes, model: type[M]) -> M:
     if mimetype != "application/json":
         raise Problem("unsupported-media-type", "send the body as application/json")
     try:
-        data = json.loads(raw or b"")
-    except (ValueError, UnicodeDecodeError) as error:
+        # JSON is UTF-8 (RFC 8259): decoded as such, never guessed (json.loads would take
+        # UTF-16 and a byte order mark), and one value per key.
+        data = json.loads((raw or b"").decode("utf-8"), object_pairs_hook=_without_duplicates)
+    except UnicodeDecodeError:
+        raise Problem("malformed-request", "the body is not UTF-8") from None
+    except _DuplicateKey as duplicate:
+        raise Problem("malformed-request", f"the key {duplicate} appears twice") from None
+    except ValueError as error:
         raise Problem("malformed-request", f"the body is not valid JSON: {error}") from None
     except RecursionError:
         raise Problem("malformed-request", "the body is nested too deeply") from None
@@ -37,6 +43,19 @@ def parse_json_body(content_type: str | None, raw: bytes, model: type[M]) -> M:
         return model.model_validate(data)
     except ValidationError as error:
         raise _invalid(error) from None
+
+
+class _DuplicateKey(Exception):
+    """A JSON object names one key twice: parsers disagree on which value counts."""
+
+
+def _without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _DuplicateKey(json.dumps(key))
+        found[key] = value
+    return found
 
 
 def too_large(limit: int) -> Problem:
@@ -58,10 +77,22 @@ def check_read_size(raw: bytes, limit: int) -> None:
         raise too_large(limit)
 
 
-def parse_query(params: Mapping[str, str], model: type[M]) -> M:
-    """Query parameters as `model`, or a 422 naming the parameter."""
+def parse_query(pairs: Iterable[tuple[str, str]], model: type[M]) -> M:
+    """Query parameters (every name=value pair, in order) as `model`, or a 422 naming the
+    parameter. Each of the model's parameters takes one value: frameworks disagree on which
+    of two would count, so a repeated one is refused; unknown ones are ignored."""
+    params: dict[str, str] = {}
+    repeated: list[str] = []
+    for name, value in pairs:
+        if name in params and name in model.model_fields and name not in repeated:
+            repeated.append(name)
+        params.setdefault(name, value)
+    if repeated:
+        raise validation_problem(
+            [{"loc": [name], "msg": "given more than once"} for name in repeated]
+        )
     try:
-        return model.model_validate(dict(params))
+        return model.model_validate(params)
     except ValidationError as error:
         raise _invalid(error) from None
 

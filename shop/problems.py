@@ -34,6 +34,7 @@ _TYPES = [
     ProblemType("already-exists", "Already exists", 409),
     ProblemType("invalid-transition", "Not allowed in the order's state", 409),
     ProblemType("payload-too-large", "Request body too large", 413),
+    ProblemType("uri-too-long", "The request line is too long", 414),
     ProblemType("unsupported-media-type", "Send application/json", 415),
     ProblemType("validation-error", "The request is not valid", 422),
     ProblemType("invalid-order", "The order is not valid", 422),
@@ -42,6 +43,7 @@ _TYPES = [
     ProblemType("insufficient-stock", "Not enough stock", 409),
     ProblemType("unknown-sku", "Unknown sku", 422),
     ProblemType("idempotency-key-reused", "The Idempotency-Key was used for another request", 422),
+    ProblemType("headers-too-large", "The request headers are too large", 431),
     ProblemType("internal-error", "Internal server error", 500),
     ProblemType("bad-gateway", "An upstream service failed", 502),
     ProblemType("service-unavailable", "A service is unavailable", 503),
@@ -81,8 +83,9 @@ class Problem(Exception):
         headers = dict(extra or {})
         if self.status == 401:
             headers["WWW-Authenticate"] = "Bearer"
-        if self.status == 413:
-            headers["Connection"] = "close"  # the unread rest of the body spoils the connection
+        if self.status in (413, 414, 431):
+            # Refused before the body was read: its unread rest would spoil the connection.
+            headers["Connection"] = "close"
         return headers
 
     @classmethod

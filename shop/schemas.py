@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from shop.domain.catalog import (
     DESCRIPTION_PATTERN,
+    LINE_PATTERN,
     MAX_DESCRIPTION_LENGTH,
     MAX_NAME_LENGTH,
     MAX_PRICE_CENTS,
@@ -39,13 +40,17 @@ Currency = Literal[tuple(sorted(CURRENCIES))]  # type: ignore[valid-type]
 Cents = Annotated[StrictInt, Field(ge=1, le=MAX_PRICE_CENTS)]
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN)]
 Description = Annotated[str, Field(max_length=MAX_DESCRIPTION_LENGTH, pattern=DESCRIPTION_PATTERN)]
-Plain = Annotated[str, Field(pattern=NAME_PATTERN)]  # one line, no control characters
+# Query values: one line without control characters; an identifier has no space at either end.
+SearchText = Annotated[str, Field(pattern=LINE_PATTERN)]
+Plain = Annotated[str, Field(pattern=NAME_PATTERN)]
 MAX_PER_PAGE = 100
 MAX_QUERY_LENGTH = 100
 
 
+# Nothing is trimmed: a value with spaces or control characters at either end is refused
+# by its pattern (422) on every stage, so what is stored is what was sent.
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
 
 class ProductIn(_In):
@@ -88,11 +93,11 @@ class OrderIn(_In):
 
 
 class _Query(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="ignore")
 
 
 class ProductQuery(_Query):
-    q: Annotated[Plain, Field(max_length=MAX_QUERY_LENGTH)] = ""
+    q: Annotated[SearchText, Field(max_length=MAX_QUERY_LENGTH)] = ""  # words, spaces between
     page: Annotated[int, Field(ge=1, le=1_000_000)] = 1
     per_page: Annotated[int, Field(ge=1, le=MAX_PER_PAGE)] = 20
 

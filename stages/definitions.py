@@ -66,12 +66,15 @@ def monolith(options: StageOptions) -> StagePlan:
 
 
 SERVICES = ("catalog", "inventory", "orders", "payments", "notifications")
+# uvicorn's h11 protocol with the request-head limits and problem+json refusals of every stage.
+EDGE_PROTOCOL = "microservices.common.edge_protocol:EdgeProtocol"
 
 
 def _uvicorn(app: str, port: int) -> list[str]:
     return [
         PYTHON, "-m", "uvicorn", "--factory", app,
         "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+        "--http", EDGE_PROTOCOL,
     ]  # fmt: skip
 
 

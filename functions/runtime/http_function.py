@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from functions.runtime.settings import FunctionSettings
+from shop.allowed_methods import allow_header
 from shop.asgi import json_response, problem_response, read_body
 from shop.domain.errors import DomainError
 from shop.http_input import check_admin, parse_json_body, parse_query
@@ -65,7 +66,9 @@ class HttpFunction:
         await response(scope, receive, send)
 
     async def _answer(self, request: Request) -> Response:
-        path = request.url.path
+        # scope["path"], not request.url.path: that URL is re-parsed, which drops a tab, CR
+        # or LF, so /api/products/<sku>%0A would act on <sku> (the others answer 404).
+        path = request.scope["path"]
         if path in ("/healthz", "/readyz"):
             ready, detail = self.ready() if path == "/readyz" else (True, "ok")
             health = Health(status="ok" if ready else "unavailable", checks={"database": detail})
@@ -73,7 +76,7 @@ class HttpFunction:
         handler, params, allowed = self._route(request.method, path)
         if handler is None and allowed:
             problem = Problem("method-not-allowed", f"{path} does not take {request.method}")
-            return problem_response(problem, path, {"Allow": ", ".join(sorted(allowed))})
+            return problem_response(problem, path, {"Allow": allow_header(allowed)})
         try:
             if handler is None:
                 raise Problem("not-found", f"no route for {request.method} {path}")
@@ -105,7 +108,7 @@ class HttpFunction:
         return parse_json_body(request.headers.get("content-type"), raw, model)
 
     def query(self, request: Request, model: type[M]) -> M:
-        return parse_query(request.query_params, model)
+        return parse_query(request.query_params.multi_items(), model)
 
     def admin(self, request: Request) -> None:
         check_admin(request.headers.get("authorization"), self.settings.admin_token)

@@ -19,6 +19,8 @@ import func_python.sock
 import hypercorn.asyncio
 import hypercorn.config
 
+from shop.request_head import MAX_HEAD_BYTES
+
 
 def serve(new: Callable[[], object], events: bool) -> None:
     """Serve `new()` on LISTEN_ADDRESS (default :8080): events=True for CloudEvent functions."""
@@ -27,6 +29,9 @@ def serve(new: Callable[[], object], events: bool) -> None:
     config = hypercorn.config.Config()
     config.bind = func_python.sock.bind()
     config.graceful_timeout = 5.0
+    # Room for any request head within the limits the gateway lets through (hypercorn's
+    # default, 16 KiB, is less, and its refusal is plain text).
+    config.h11_max_incomplete_size = MAX_HEAD_BYTES
     asyncio.run(_serve(app, config))
 
 

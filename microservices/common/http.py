@@ -27,7 +27,7 @@ def query(model: type[M]) -> Any:
     """A dependency giving the query parameters as `model` (422 otherwise)."""
 
     def dependency(request: Request) -> M:
-        return parse_query(request.query_params, model)
+        return parse_query(request.query_params.multi_items(), model)
 
     return Depends(dependency)
 

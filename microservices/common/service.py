@@ -13,11 +13,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from microservices.common import request_id
 from microservices.common.http import json_response, problem_response
+from microservices.common.log_safe import loggable_path
 from microservices.common.settings import ServiceSettings
+from shop.allowed_methods import allow_header
 from shop.domain.errors import DomainError
 from shop.persistence.database import Database
 from shop.problems import Problem, validation_problem
@@ -53,12 +56,16 @@ def build_service(
         redoc_url=None,
         openapi_url=None,
         lifespan=lifespan,
+        # /api/products/ is not /api/products: a 404 like on every stage, never a redirect
+        # (whose Location would name this service's own address).
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.name = name
     app.state.routers = [*routers, _health_router()]
     for router in app.state.routers:
         app.include_router(router)
+    _take_head_where_get(app)
     _add_error_handlers(app, log)
 
     @app.middleware("http")
@@ -68,7 +75,8 @@ def build_service(
         response = await call_next(request)
         response.headers[request_id.HEADER] = rid
         millis = (time.perf_counter() - started) * 1000
-        log.info("%s %s %s %.1fms", request.method, request.url.path, response.status_code, millis)
+        path = loggable_path(request.scope["path"])
+        log.info("%s %s %s %.1fms", request.method, path, response.status_code, millis)
         return response
 
     return app
@@ -92,14 +100,24 @@ def _health_router() -> APIRouter:
     return router
 
 
+def _take_head_where_get(app: FastAPI) -> None:
+    """A HEAD is answered as the GET of the same path, without the body (uvicorn drops it)."""
+    for route in _routes(app):
+        if "GET" in route.methods:
+            route.methods.add("HEAD")
+
+
+def _routes(app: FastAPI) -> list[APIRoute]:
+    return [r for router in app.state.routers for r in router.routes if isinstance(r, APIRoute)]
+
+
 def _allowed_methods(request: Request) -> str:
     """Every method some route takes for this path (Starlette names only the first route's)."""
     methods: set[str] = set()
-    for router in request.app.state.routers:
-        for route in router.routes:
-            if route.path_regex.match(request.url.path):
-                methods |= route.methods
-    return ", ".join(sorted(methods))
+    for route in _routes(request.app):
+        if route.path_regex.match(request.scope["path"]):
+            methods |= route.methods
+    return allow_header(methods)
 
 
 def _add_error_handlers(app: FastAPI, log: logging.Logger) -> None:

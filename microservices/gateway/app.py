@@ -22,12 +22,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from microservices.common import request_id
+from microservices.common.log_safe import loggable_path
 from microservices.gateway import proxy, routes
 from microservices.gateway.health import readiness
 from microservices.gateway.settings import GatewaySettings
 from shop import openapi
+from shop.allowed_methods import allow_header
 from shop.asgi import json_response, problem_response
 from shop.problems import Problem
+from shop.request_head import check_request_head
 from shop.schemas import Health
 
 log = logging.getLogger("gateway")
@@ -126,7 +129,7 @@ class Gateway:
             log.info(
                 "%s %s -> %s %d %.1fms%s",
                 scope["method"],
-                scope["path"],
+                loggable_path(scope["path"]),
                 seen["upstream"],
                 status,
                 millis,
@@ -136,6 +139,10 @@ class Gateway:
     async def answer(self, request: Request, seen: dict[str, Any]) -> Response | None:
         # scope["path"], not request.url.path: a %3F in the path would split that URL.
         path, method = request.scope["path"], request.method
+        try:
+            _check_head(request.scope)
+        except Problem as problem:  # 414 or 431, before anything is read or forwarded
+            return problem_response(problem, path)
         local = self.local.get(path)
         if local is not None:
             seen["upstream"] = "gateway"
@@ -147,7 +154,7 @@ class Gateway:
         service, url = resolved.upstream, None
         if resolved.allowed:
             problem = Problem("method-not-allowed", f"{path} does not take {method}")
-            return problem_response(problem, path, {"Allow": ", ".join(sorted(resolved.allowed))})
+            return problem_response(problem, path, {"Allow": allow_header(resolved.allowed)})
         if service is not None:
             raw_path = request.scope.get("raw_path") or quote(path).encode()
             query = request.scope.get("query_string", b"")
@@ -229,6 +236,14 @@ def _order_may_exist(problem: Problem) -> Problem:
         "Idempotency-Key is safe and answers that order"
     )
     return Problem(problem.type.slug, detail, **problem.extensions)
+
+
+def _check_head(scope: dict[str, Any]) -> None:
+    """The limits every stage puts on a request head (shop/request_head.py)."""
+    raw_path = scope.get("raw_path") or quote(scope["path"]).encode()
+    query = scope.get("query_string", b"")
+    target_length = len(raw_path) + (1 + len(query) if query else 0)
+    check_request_head(scope["method"], target_length, scope["http_version"], scope["headers"])
 
 
 def _note(detail: str, attempts: int) -> str:

@@ -129,6 +129,12 @@ def request_headers(raw: Headers, client: tuple[str, int] | None, request_id: st
     return headers
 
 
+def _public_location(value: bytes) -> bool:
+    """A path on the gateway's own host. An absolute URL from a service can only name that
+    service's internal address (a redirect made behind the gateway), so it is dropped."""
+    return value.startswith(b"/") and not value.startswith((b"//", b"/\\"))
+
+
 def response_headers(answer: Answer, method: str) -> Headers:
     """The service's headers for the client, with a Content-Length that fits the body."""
     listed = _connection_listed(answer.headers)
@@ -138,6 +144,8 @@ def response_headers(answer: Answer, method: str) -> Headers:
         lower = name.lower()
         if lower == b"content-length":
             declared = value
+        if lower == b"location" and not _public_location(value):
+            continue
         if not _is_hop_by_hop(lower, listed) and lower not in RESPONSE_OWN:
             headers.append((lower, value))
     if answer.status < 200 or answer.status in NO_BODY_STATUS:

@@ -20,11 +20,16 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Route:
     method: str | None  # None: any method
-    path: str  # exact, or a prefix when it ends with "/" (/api/products/{sku})
+    path: str  # exact, or when it ends with "/" that and one segment more (/api/products/{sku})
     upstream: str
 
     def matches_path(self, path: str) -> bool:
-        return path.startswith(self.path) if self.path.endswith("/") else path == self.path
+        """One segment, not any rest: every public path with a parameter ends in it, so
+        /api/orders/ or /api/products/X/y are nobody's (404 on every stage)."""
+        if not self.path.endswith("/"):
+            return path == self.path
+        rest = path.removeprefix(self.path)
+        return rest != path and rest != "" and "/" not in rest
 
 
 MICROSERVICES = [

@@ -9,10 +9,14 @@ from shop.domain.errors import InvalidProduct
 from shop.domain.money import CURRENCIES
 
 SKU_PATTERN = r"^[A-Z0-9][A-Z0-9-]{2,31}$"
-# Names hold no control character; descriptions may hold tabs and line breaks. (PostgreSQL
-# cannot store NUL in text at all, so refusing it here keeps every backend the same.)
-NAME_PATTERN = r"^[^\x00-\x1f\x7f]*$"
-DESCRIPTION_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+# Names hold no control character; descriptions may hold tabs and line breaks inside.
+# Neither starts or ends with whitespace: such a value is refused, never trimmed, so
+# every stage stores what it was sent. (PostgreSQL cannot store NUL in text at all, so
+# refusing it here keeps every backend the same.)
+LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"  # one line of free text, as typed into a search
+_EDGE = r"[^\s\x00-\x1f\x7f]"  # a character a value may start or end with
+NAME_PATTERN = rf"^(?:{_EDGE}(?:[^\x00-\x1f\x7f]*{_EDGE})?)?$"
+DESCRIPTION_PATTERN = rf"^(?:{_EDGE}(?:[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*{_EDGE})?)?$"
 _SKU = re.compile(SKU_PATTERN)
 MAX_NAME_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 2000
@@ -40,9 +44,9 @@ class Product:
         if not self.name.strip() or len(self.name) > MAX_NAME_LENGTH:
             raise InvalidProduct(f"name must be 1-{MAX_NAME_LENGTH} characters")
         if not re.fullmatch(NAME_PATTERN, self.name):
-            raise InvalidProduct("name must not contain control characters")
+            raise InvalidProduct("name must not contain control characters or end in spaces")
         if not re.fullmatch(DESCRIPTION_PATTERN, self.description):
-            raise InvalidProduct("description must not contain control characters")
+            raise InvalidProduct("description must not contain control characters or end in spaces")
         if len(self.description) > MAX_DESCRIPTION_LENGTH:
             raise InvalidProduct(f"description must be at most {MAX_DESCRIPTION_LENGTH} characters")
         price = self.price_cents

@@ -50,6 +50,7 @@ def stage(request, tmp_path_factory) -> Iterator[ShopClient]:
         log = data_dir / "stage.log"
         running = stack.enter_context(running_stage(name, options, sink=FileSink(log)))
         client = ShopClient(running.url, ADMIN_TOKEN)
+        client.stage, client.log_file = name, log
         stack.callback(client.close)
         yield client
 

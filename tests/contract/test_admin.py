@@ -272,6 +272,13 @@ def test_create_seed_product_again_is_409(shop):
         {"sku": "-LEADING-DASH"},
         {"name": ""},
         {"name": "   "},
+        {"name": "\u000bWalnut Tray\u000b"},
+        {"name": " Walnut Tray"},
+        {"name": "Walnut Tray "},
+        {"name": "Walnut Tray\n"},
+        {"description": " A tray"},
+        {"description": "A tray\n"},
+        {"sku": " A-PADDED-1 "},
         {"name": "n" * 201},
         {"description": "d" * 2001},
         {"price_cents": 0},
@@ -331,8 +338,10 @@ def test_update_unknown_product_is_404_and_creates_nothing(shop):
         {"name": "No price"},
         {"name": "x", "price_cents": 0},
         {"sku": "B-123", "name": "x", "price_cents": 1},
+        {"name": " Padded", "price_cents": 1},
+        {"name": "Walnut\u000b", "price_cents": 1},
     ],
-    ids=["empty", "no-price", "price-0", "sku-in-body"],
+    ids=["empty", "no-price", "price-0", "sku-in-body", "name-padded", "name-vtab"],
 )
 def test_invalid_update_is_422_and_changes_nothing(shop, world, body):
     answer = shop.put(f"/api/products/{world.sku}", json=body, headers=shop.admin)
@@ -398,6 +407,9 @@ def test_restock_unknown_sku_is_404(shop):
         ("/api/notifications", {}),
         ("/api/payments", {}),
         ("/api/payments", {"order_id": "o" * 65}),
+        ("/api/orders", {"email": " ada@example.com "}),
+        ("/api/notifications", {"email": "ada@example.com\n"}),
+        ("/api/payments", {"order_id": " ord_1"}),
     ],
     ids=[
         "orders-no-email",
@@ -405,6 +417,9 @@ def test_restock_unknown_sku_is_404(shop):
         "notifications-no-email",
         "payments-no-id",
         "payments-long-id",
+        "orders-padded-email",
+        "notifications-email-newline",
+        "payments-padded-id",
     ],
 )
 def test_admin_read_without_its_parameter_is_422(shop, path, params):

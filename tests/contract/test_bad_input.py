@@ -85,6 +85,11 @@ def encoded(t: Target, **changes: Any) -> bytes:
     return json.dumps(t.body(**changes)).encode()
 
 
+def duplicated(t: Target, key: str, first: Any) -> bytes:
+    """The order's JSON with `key` given twice: first `first`, then the valid value."""
+    return encoded(t).replace(b"{", b"{" + json.dumps({key: first})[1:-1].encode() + b", ", 1)
+
+
 # (id, request, problem slug)
 CASES: list[tuple[str, Case, str]] = [
     # not JSON at all
@@ -94,6 +99,28 @@ CASES: list[tuple[str, Case, str]] = [
     ("single-quotes", raw(lambda t: encoded(t).replace(b'"', b"'")), "malformed-request"),
     ("trailing-garbage", raw(lambda t: encoded(t) + b"}"), "malformed-request"),
     ("invalid-utf8", raw(lambda t: b'{"email": "\xff\xfe"}'), "malformed-request"),
+    # JSON is UTF-8 (RFC 8259): no other encoding, no byte order mark
+    ("utf16-bom", raw(lambda t: encoded(t).decode().encode("utf-16")), "malformed-request"),
+    ("utf16-le", raw(lambda t: encoded(t).decode().encode("utf-16-le")), "malformed-request"),
+    ("utf16-be", raw(lambda t: encoded(t).decode().encode("utf-16-be")), "malformed-request"),
+    ("utf32", raw(lambda t: encoded(t).decode().encode("utf-32")), "malformed-request"),
+    ("utf8-bom", raw(lambda t: b"\xef\xbb\xbf" + encoded(t)), "malformed-request"),
+    # a key given twice: which one counts would differ between parsers, so neither does
+    ("duplicate-lines", raw(lambda t: duplicated(t, "lines", [])), "malformed-request"),
+    (
+        "duplicate-token",
+        raw(lambda t: duplicated(t, "payment_token", "tok_decline")),
+        "malformed-request",
+    ),
+    (
+        "duplicate-in-a-line",
+        raw(
+            lambda t: encoded(t, lines="L").replace(
+                b'"L"', f'[{{"sku": "{t.sku}", "quantity": 1, "quantity": 2}}]'.encode()
+            )
+        ),
+        "malformed-request",
+    ),
     # not declared as JSON
     ("text-plain", raw(encoded, "text/plain"), "unsupported-media-type"),
     ("form-encoded", lambda t: {"data": {"email": t.email}}, "unsupported-media-type"),
@@ -141,6 +168,18 @@ CASES: list[tuple[str, Case, str]] = [
     ("sku-with-space", as_json(lambda t: t.with_line(sku="TF 0001")), "validation-error"),
     ("sku-number", as_json(lambda t: t.with_line(sku=1)), "validation-error"),
     ("sku-missing", as_json(lambda t: t.body(lines=[{"quantity": 1}])), "validation-error"),
+    # no value is trimmed: whitespace or a control character at either end is refused
+    ("sku-padded", as_json(lambda t: t.with_line(sku=f" {t.sku} ")), "validation-error"),
+    ("sku-trailing-tab", as_json(lambda t: t.with_line(sku=f"{t.sku}\t")), "validation-error"),
+    ("email-trailing-newline", as_json(lambda t: t.body(email=t.email + "\n")), "validation-error"),
+    ("email-leading-space", as_json(lambda t: t.body(email=" " + t.email)), "validation-error"),
+    ("email-vertical-tab", as_json(lambda t: t.body(email=t.email + "\v")), "validation-error"),
+    ("token-padded", as_json(lambda t: t.body(payment_token=" tok_visa ")), "validation-error"),
+    (
+        "token-trailing-newline",
+        as_json(lambda t: t.body(payment_token="tok_visa\n")),
+        "validation-error",
+    ),
     # email
     ("email-no-at", as_json(lambda t: t.body(email="ada.example.com")), "validation-error"),
     ("email-no-domain-dot", as_json(lambda t: t.body(email="ada@example")), "validation-error"),

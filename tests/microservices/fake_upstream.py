@@ -10,6 +10,7 @@ body and received headers. Some paths (matched on their last segment) answer oth
                 Location, Allow, and hop-by-hop headers the gateway must drop
     .../big     BIG_SIZE bytes of application/octet-stream
     .../gzip    a gzip-encoded JSON body with Content-Encoding: gzip
+    .../redirect 307 with a Location on this service's own address and port
     .../empty   204 without a body
     .../hangup  closes the connection without any answer
 A query parameter sleep=<seconds> delays any answer.
@@ -92,6 +93,8 @@ def main() -> int:
             elif last == "gzip":
                 packed = gzip.compress(json.dumps(GZIPPED).encode())
                 self.answer(200, packed, [*JSON, ("Content-Encoding", "gzip")])
+            elif last == "redirect":  # a redirect naming this service's own address
+                self.answer(307, b"", [("Location", f"http://127.0.0.1:{args.port}{path}/")])
             elif last == "empty":
                 self.answer(204, b"", [])
             elif last == "hangup":

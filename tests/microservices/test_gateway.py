@@ -165,13 +165,13 @@ def test_method_path_query_and_body_are_forwarded_unchanged(client):
     body = b'{"name": "Oak \\u00e9 Mug", "price_cents": 1200}'
     answer = client.request(
         "PATCH",
-        "/api/products/A%2FB%00C?q=oak%20mug&q=x&page=2&odd=%zz",
+        "/api/products/A%3BB%00C?q=oak%20mug&q=x&page=2&odd=%zz",
         content=body,
         headers={"Content-Type": "application/json"},
     )
     echo = answer.json()
     assert echo["method"] == "PATCH"
-    assert echo["path"] == "/api/products/A%2FB%00C"
+    assert echo["path"] == "/api/products/A%3BB%00C"
     assert echo["query"] == "q=oak%20mug&q=x&page=2&odd=%zz"
     assert echo["body"].encode("latin-1") == body
     assert headers_seen(echo)["content-length"] == str(len(body))
@@ -288,6 +288,12 @@ def test_a_problem_from_a_service_passes_through_unchanged(client):
     assert answer.headers.get_list("date") == [answer.headers["date"]]  # one, not two
 
 
+def test_a_location_naming_a_service_is_never_passed_on(client):
+    answer = client.get("/api/products/redirect")
+    assert answer.status_code == 307
+    assert "location" not in answer.headers
+
+
 def test_a_large_body_passes_through(client):
     answer = client.get("/api/products/big")
     assert answer.status_code == 200
@@ -339,6 +345,10 @@ def test_a_204_passes_through_without_a_body(client):
         "/internal/charges/ord_1",
         "/api/products/%2e%2e/%2e%2e/internal/reservations",
         "/api/orders/..%2F..%2Finternal/x",
+        "/api/products/",
+        "/api/orders/",
+        "/api/products/A%2FB",
+        "/api/products/TF-0001/x",
     ],
 )
 def test_other_paths_are_a_404_problem(client, path):

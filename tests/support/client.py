@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +19,9 @@ FINAL = {"confirmed", "rejected"}
 
 
 class ShopClient:
+    stage = ""  # which stage answers, when the suite started it
+    log_file: Path | None = None  # where that stage's processes write their output
+
     def __init__(self, base_url: str, admin_token: str, timeout: float = 30.0) -> None:
         self.base_url = base_url
         self.admin_token = admin_token

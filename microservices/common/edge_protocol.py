@@ -1,0 +1,29 @@
+"""uvicorn's HTTP/1.1 protocol with the shop's request-head rules (shop/request_head.py).
+
+Served with `uvicorn --http microservices.common.edge_protocol:EdgeProtocol`. Two
+changes to uvicorn's h11 protocol: it buffers a head up to MAX_HEAD_BYTES, so
+every head within the limits reaches the app, which checks it; and a head it
+cannot parse (too long, or not HTTP) is answered with problem+json, not
+uvicorn's plain-text 400.
+"""
+
+from __future__ import annotations
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from shop.request_head import MAX_HEAD_BYTES, raw_problem_response, refused_head
+
+
+class EdgeProtocol(H11Protocol):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn calls this for any head h11 refused: say why, as a problem."""
+        received, _ = self.conn.trailing_data
+        problem = refused_head(received)
+        self.logger.warning("refused a request head: %s", problem.detail)
+        self.transport.write(raw_problem_response(problem))
+        self.transport.close()
