@@ -502,6 +502,37 @@ def test_a_full_subscriber_makes_the_ingress_answer_503_and_a_retrying_client_lo
     assert stats["dead_lettered"] == 0, stats
 
 
+def test_a_reply_the_broker_has_no_room_for_fails_its_delivery_and_is_not_lost(
+    stage: Stage, tmp_path
+):
+    """The reply's subscriber is full: the reply is refused back to the delivery that
+    carried it, which is retried (the subscriber answers the same reply each time) and,
+    with the retries spent, becomes a dead letter that says why."""
+    port = free_port()
+    routes = fake_routes(stage.fake_url) | {"answers": f"{stage.fake_url}/slow/1.5"}
+    env = own_broker_env(stage, BROKER_SUBSCRIBER_CAPACITY="1")
+    env["BROKER_SUBSCRIBERS"] = json.dumps(routes)
+    first, second = new_event("test.ask"), new_event("test.ask")
+    with (
+        Launcher([broker_spec(port, env)], sink=FileSink(tmp_path / "broker.log")),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client,
+    ):
+        send(client, first)  # its reply takes the one place of the slow subscriber
+        eventually(lambda: _one(stage.received("/slow/1.5", f"{first.get_id()}:reply")))
+        send(client, second)
+        letters = eventually(lambda: _one(_letters(client, second.get_id())))
+    [letter] = letters
+    assert letter["trigger"] == "ask"
+    assert (letter["attempts"], letter["code"]) == (4, 429), letter  # 1 + the broker's retry 3
+    assert letter["error"] == "reply test.answer refused: the broker is over capacity"
+    assert len(stage.received("/reply/", second.get_id())) == 4
+    assert stage.received("/slow/1.5", f"{second.get_id()}:reply") == []
+
+
+def _letters(client: httpx.Client, event_id: str) -> list[dict[str, Any]]:
+    return [d for d in client.get("/dead-letters").json() if d["event"]["id"] == event_id]
+
+
 # -- ping source, statistics, dead-letter store --------------------------------------------
 
 
