@@ -11,8 +11,11 @@
     GET  /healthz, /readyz      alive; ready once every subscriber has a URL
 
 The ingress answers 202 as soon as the event is parsed: delivery runs after,
-as it does behind Knative's ingress. The manifests are read when the app is
-made, so a broken manifest stops the process before it is ever ready.
+as it does behind Knative's ingress. When a subscriber the event goes to already
+has BROKER_SUBSCRIBER_CAPACITY deliveries in flight, it answers 503
+problem+json with Retry-After instead and keeps nothing: the publisher retries.
+The manifests are read when the app is made, so a broken manifest stops the
+process before it is ever ready.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from functions.broker import events
-from functions.broker.core import EventBroker
+from functions.broker.core import EventBroker, OverCapacity
 from functions.broker.manifests import load_manifests
 from functions.broker.settings import BrokerSettings
 from microservices.common.request_id import configure_logging
@@ -56,7 +59,12 @@ async def ingress(request: Request) -> Response:
         event = events.parse(dict(request.headers), body)
     except events.InvalidEvent as error:
         raise Problem("malformed-request", str(error)) from None
-    broker.ingest(event, target)
+    try:
+        broker.ingest(event, target)
+    except OverCapacity as full:
+        retry_after = str(broker.settings.broker_retry_after)
+        problem = Problem("service-unavailable", f"{full}: try again later")
+        return problem_response(problem, request.url.path, {"Retry-After": retry_after})
     return Response(status_code=202)
 
 

@@ -9,6 +9,13 @@ holds up another. Events live in memory only, as in Knative's in-memory channel:
 what is still being delivered when the process stops is lost after a grace
 period (the saga's re-drive is what recovers from that, as on the cluster).
 
+The work in memory is bounded: each subscriber (URL) has at most
+BROKER_SUBSCRIBER_CAPACITY deliveries in flight (waiting for a retry included).
+An event that would take one more is refused as a whole (`OverCapacity`): the
+ingress answers 503 with Retry-After, so the publisher tries again later, and a
+reply is refused back to its delivery, which counts as a failed attempt and is
+retried with backoff (the subscriber answers the same reply again).
+
 A delivery whose retries are exhausted becomes a dead letter: the event with
 Knative's knativeerror* extensions, kept in the broker's own store (GET
 /dead-letters), appended to DEAD_LETTER_FILE, and POSTed to the trigger's
@@ -33,8 +40,10 @@ from cloudevents.core.base import BaseCloudEvent
 
 from functions.broker import events
 from functions.broker.delivery import (
+    DEFAULT_BACKOFF_CAP,
     DEFAULT_BACKOFF_DELAY,
     DEFAULT_BACKOFF_POLICY,
+    DEFAULT_JITTER,
     DEFAULT_RETRY,
     DEFAULT_TIMEOUT,
     Attempt,
@@ -73,13 +82,25 @@ def resolve(destination: Destination | None, subscribers: dict[str, str]) -> str
     return uri if uri.startswith(("http://", "https://")) else None
 
 
-def policy_of(spec: DeliverySpec) -> Policy:
+def policy_of(
+    spec: DeliverySpec, jitter: float = DEFAULT_JITTER, cap: float = DEFAULT_BACKOFF_CAP
+) -> Policy:
     return Policy(
         retry=DEFAULT_RETRY if spec.retry is None else spec.retry,
         backoff_policy=spec.backoff_policy or DEFAULT_BACKOFF_POLICY,
         backoff_delay=DEFAULT_BACKOFF_DELAY if spec.backoff_delay is None else spec.backoff_delay,
         timeout=spec.timeout or DEFAULT_TIMEOUT,
+        jitter=jitter,
+        cap=cap,
     )
+
+
+class OverCapacity(Exception):
+    """An event refused because a subscriber it goes to has no room for more work."""
+
+    def __init__(self, subscriber: str, capacity: int) -> None:
+        super().__init__(f"subscriber {subscriber} has {capacity} deliveries in flight")
+        self.subscriber = subscriber
 
 
 @dataclass
@@ -96,6 +117,11 @@ class Route:
     @property
     def name(self) -> str:
         return self.trigger.name
+
+    @property
+    def load_key(self) -> str:
+        """What the capacity is counted by: the subscriber's URL (shared by its triggers)."""
+        return self.url or f"unresolved:{self.name}"
 
     def matches(self, event: BaseCloudEvent) -> bool:
         attributes = event.get_attributes()
@@ -120,6 +146,8 @@ class Route:
                 "backoffPolicy": self.policy.backoff_policy,
                 "backoffDelaySeconds": self.policy.backoff_delay,
                 "timeoutSeconds": self.policy.timeout,
+                "backoffJitter": self.policy.jitter,
+                "backoffCapSeconds": self.policy.cap,
                 "deadLetterSink": sink.describe() if sink else None,
                 "deadLetterUrl": self.dead_letter_url,
             },
@@ -147,7 +175,15 @@ class Stats:
 
     def snapshot(self, in_flight: int) -> dict[str, Any]:
         lags = sorted(self.lags_ms)
-        keys = ("ingested", "delivered", "retried", "dead_lettered", "replies", "attempts")
+        keys = (
+            "ingested",
+            "refused",
+            "delivered",
+            "retried",
+            "dead_lettered",
+            "replies",
+            "attempts",
+        )
         return {
             **{key: self.counts[key] for key in keys},
             "in_flight": in_flight,
@@ -209,6 +245,7 @@ class EventBroker:
         self.dead_letters = DeadLetters(settings.dead_letter_file)
         self.accepting = False
         self._tasks: dict[asyncio.Task[None], str] = {}
+        self._load: Counter[str] = Counter()  # deliveries in flight per subscriber
         self._client: httpx.AsyncClient | None = None
         self._sender: Sender | None = None
         self._ping: asyncio.Task[None] | None = None
@@ -232,7 +269,7 @@ class EventBroker:
         return Route(
             trigger=trigger,
             url=resolve(trigger.subscriber, self.subscribers),
-            policy=policy_of(spec),
+            policy=self._policy(spec),
             dead_letter_sink=spec.dead_letter_sink,
             dead_letter_url=resolve(spec.dead_letter_sink, self.subscribers),
             inherited=inherited,
@@ -242,7 +279,11 @@ class EventBroker:
 
     def default_policy(self) -> Policy:
         """The first broker's delivery settings (what the PingSources are sent with)."""
-        return policy_of(next(iter(self.brokers.values())).delivery)
+        return self._policy(next(iter(self.brokers.values())).delivery)
+
+    def _policy(self, spec: DeliverySpec) -> Policy:
+        settings = self.settings
+        return policy_of(spec, settings.broker_backoff_jitter, settings.broker_backoff_cap)
 
     async def start(self) -> None:
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=100)
@@ -339,12 +380,27 @@ class EventBroker:
         return missing
 
     def ingest(self, event: BaseCloudEvent, broker: Broker, origin: str = "http") -> int:
-        """Accept one event into `broker`: one delivery per matching trigger; their number."""
+        """Accept one event into `broker`: one delivery per matching trigger; their number.
+        Raises OverCapacity, accepting nothing, when a subscriber it goes to is full."""
         received = time.monotonic()
         # Knative's ingress stamps every event it accepts with its arrival time.
         arrival = events.attribute_text(datetime.now(UTC))
         event = events.with_extensions(event, {"knativearrivaltime": arrival})
         matching = [r for r in self.routes[broker.name] if r.matches(event)]
+        capacity = self.settings.broker_subscriber_capacity
+        for route in matching:
+            if self._load[route.load_key] >= capacity:
+                self.stats.add("refused", route.name)
+                log.warning(
+                    "refused type=%s id=%s from=%s: trigger %s's subscriber %s is full (%d)",
+                    event.get_type(),
+                    event.get_id(),
+                    origin,
+                    route.name,
+                    route.load_key,
+                    capacity,
+                )
+                raise OverCapacity(route.load_key, capacity)
         self.stats.add("ingested")
         log.info(
             "ingested type=%s subject=%s id=%s source=%s broker=%s from=%s triggers=%s",
@@ -358,10 +414,28 @@ class EventBroker:
         )
         for route in matching:
             what = f"delivery of {event.get_type()} {event.get_id()} to trigger {route.name}"
+            self._load[route.load_key] += 1
             self.spawn(self._deliver(route, broker, event, received), what)
         return len(matching)
 
+    def _accept_reply(self, reply: BaseCloudEvent, broker: Broker, route: Route) -> bool:
+        try:
+            self.ingest(reply, broker, origin=f"reply:{route.name}")
+        except OverCapacity:
+            return False
+        return True
+
     async def _deliver(
+        self, route: Route, broker: Broker, event: BaseCloudEvent, received: float
+    ) -> None:
+        try:
+            await self._deliver_once(route, broker, event, received)
+        finally:
+            self._load[route.load_key] -= 1
+            if self._load[route.load_key] <= 0:
+                del self._load[route.load_key]
+
+    async def _deliver_once(
         self, route: Route, broker: Broker, event: BaseCloudEvent, received: float
     ) -> None:
         if route.url is None:
@@ -369,7 +443,13 @@ class EventBroker:
             await self._dead_letter(route, event, Attempt(0, 0, False, "unresolved", text), 0)
             return
         assert self._sender is not None
-        result = await self._sender.deliver(event, route.url, route.policy, f"trigger={route.name}")
+        result = await self._sender.deliver(
+            event,
+            route.url,
+            route.policy,
+            f"trigger={route.name}",
+            accept_reply=lambda reply: self._accept_reply(reply, broker, route),
+        )
         self.stats.add("attempts", route.name, result.attempts)
         self.stats.add("retried", route.name, result.attempts - 1)
         if not result.delivered:
@@ -377,9 +457,8 @@ class EventBroker:
             return
         self.stats.add("delivered", route.name)
         self.stats.lags_ms.append((result.last.finished - received) * 1000)
-        if result.reply is not None:
+        if result.reply is not None:  # already ingested by _accept_reply
             self.stats.add("replies", route.name)
-            self.ingest(result.reply, broker, origin=f"reply:{route.name}")
 
     async def _dead_letter(
         self, route: Route, event: BaseCloudEvent, last: Attempt, attempts: int

@@ -10,10 +10,14 @@ the cluster:
   rejects a reply it cannot read as a CloudEvent (and reports it as 502), so a
   function that answers with plain text would be redelivered on the cluster.
 - Anything else (non-2xx, a refused connection, no answer within `timeout`) is
-  a failed attempt. After the first attempt come up to `retry` retries, the
-  n-th (n = 0, 1, ...) after waiting backoffDelay * 2^n (exponential) or
-  backoffDelay * n (linear): Knative's retry count starts at zero too, so a linear
-  policy retries the first time at once.
+  a failed attempt. Only what Knative retries is retried (see `retryable`); any
+  other failure is a dead letter at once. After the first attempt come up to
+  `retry` retries, the n-th (n = 0, 1, ...) after waiting backoffDelay * 2^n
+  (exponential) or backoffDelay * n (linear): Knative's retry count starts at
+  zero too, so a linear policy retries the first time at once.
+- Two things Knative's dispatcher does not do, added here: each wait is
+  stretched by a random share of up to `jitter` (so events that failed together
+  do not all come back at the same instant), and no wait exceeds `cap` seconds.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -38,8 +44,22 @@ DEFAULT_RETRY = 0
 DEFAULT_BACKOFF_POLICY = "exponential"
 DEFAULT_BACKOFF_DELAY = 0.2
 DEFAULT_TIMEOUT = 60.0
+DEFAULT_JITTER = 0.2  # a wait is stretched by up to this share, at random
+DEFAULT_BACKOFF_CAP = 30.0  # seconds; no wait between attempts is longer
 ERROR_DATA_MAX = 1024  # Knative's limit for knativeerrordata (base64 characters)
 NOT_AN_EVENT_CODE = 502  # what Knative's broker answers for a 2xx with a non-event body
+REPLY_REFUSED_CODE = 429  # the broker itself had no room for the subscriber's reply
+# The 4xx that Knative's dispatcher retries, as its SelectiveRetry (knative/eventing,
+# pkg/kncloudevents/retries.go) decides: a response with a status >= 500, 404 (a pod
+# still becoming ready), 408, 409 or 429, and any attempt without a response at all
+# (a refused or reset connection, a timeout). Every other status (1xx-3xx, other 4xx
+# such as 400) is final: the event goes to the dead letters without another attempt.
+RETRIED_4XX = frozenset({404, 408, 409, 429})
+
+
+def retryable(code: int) -> bool:
+    """Whether Knative retries an attempt that ended with `code` (0: no HTTP answer)."""
+    return code == 0 or code >= 500 or code in RETRIED_4XX
 
 
 @dataclass(frozen=True)
@@ -50,12 +70,17 @@ class Policy:
     backoff_policy: str = DEFAULT_BACKOFF_POLICY
     backoff_delay: float = DEFAULT_BACKOFF_DELAY
     timeout: float = DEFAULT_TIMEOUT
+    jitter: float = DEFAULT_JITTER
+    cap: float = DEFAULT_BACKOFF_CAP
 
-    def backoff(self, retries_done: int) -> float:
-        """Seconds to wait before the retry that follows `retries_done` earlier retries."""
+    def backoff(self, retries_done: int, rng: Callable[[], float] = random.random) -> float:
+        """Seconds to wait before the retry that follows `retries_done` earlier retries:
+        Knative's delay, stretched by a random share in [0, jitter), never over `cap`."""
         if self.backoff_policy == "linear":
-            return self.backoff_delay * retries_done
-        return self.backoff_delay * 2**retries_done
+            delay = self.backoff_delay * retries_done
+        else:
+            delay = self.backoff_delay * 2 ** min(retries_done, 64)
+        return min(self.cap, delay * (1 + self.jitter * rng()))
 
 
 @dataclass
@@ -141,8 +166,17 @@ class Sender:
         attempt.finished = time.monotonic()
         return attempt
 
-    async def deliver(self, event: BaseCloudEvent, url: str, policy: Policy, label: str) -> Result:
-        """Attempt until delivered or retries are exhausted, logging every attempt."""
+    async def deliver(
+        self,
+        event: BaseCloudEvent,
+        url: str,
+        policy: Policy,
+        label: str,
+        accept_reply: Callable[[BaseCloudEvent], bool] | None = None,
+    ) -> Result:
+        """Attempt until delivered, retries are exhausted or a failure is not retryable,
+        logging every attempt. A reply that `accept_reply` refuses (the broker has no
+        room for it) fails the attempt, as Knative's does when its ingress refuses it."""
         message = events.to_binary_message(event)
         total = policy.retry + 1
         attempt: Attempt | None = None
@@ -150,6 +184,11 @@ class Sender:
             if number > 1:
                 await asyncio.sleep(policy.backoff(number - 2))
             attempt = await self.attempt(url, message, policy.timeout, number)
+            reply = attempt.reply if attempt.ok else None
+            if reply is not None and accept_reply is not None and not accept_reply(reply):
+                text = f"reply {reply.get_type()} refused: the broker is over capacity"
+                attempt.ok, attempt.code, attempt.error = False, REPLY_REFUSED_CODE, text
+                attempt.outcome = f"{attempt.outcome} refused"
             log.info(
                 "delivery type=%s subject=%s id=%s %s subscriber=%s attempt=%d/%d "
                 "outcome=%s ms=%.1f",
@@ -165,5 +204,7 @@ class Sender:
             )
             if attempt.ok:
                 return Result(True, number, attempt)
+            if not retryable(attempt.code):
+                return Result(False, number, attempt)
         assert attempt is not None
         return Result(False, total, attempt)

@@ -35,6 +35,15 @@ class BrokerSettings(BaseSettings):
     # Seconds the deliveries still running at shutdown are given before they are dropped.
     broker_shutdown_grace: float = Field(5.0, ge=0)
     broker_max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    # Deliveries in flight (waiting for a retry included) per subscriber; an event for a
+    # full subscriber is refused: 503 with Retry-After at the ingress.
+    broker_subscriber_capacity: int = Field(100, ge=1)
+    # Seconds a refused publisher is told to wait (Retry-After).
+    broker_retry_after: int = Field(1, ge=1)
+    # Each wait between attempts is stretched by a random share up to this (0: none)...
+    broker_backoff_jitter: float = Field(0.2, ge=0, le=1)
+    # ... and is never longer than this many seconds.
+    broker_backoff_cap: float = Field(30.0, gt=0)
     log_level: str = "INFO"
 
     def manifest_paths(self) -> list[Path]:

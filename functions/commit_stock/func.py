@@ -1,4 +1,8 @@
-"""commit-stock: on shop.order.confirmed, the order's held stock becomes sold."""
+"""commit-stock: on shop.order.confirmed, the order's held stock becomes sold.
+
+Replies shop.stock.committed, which tells the orders context the step is done
+(until then the re-drive publishes the outcome again).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from functions.runtime import events
 from functions.runtime.event_function import EventFunction
+from functions.runtime.order_events import acknowledgement
 from shop.services import inventory
 
 
@@ -14,9 +19,10 @@ class CommitStock(EventFunction):
     name = "commit-stock"
     context = "inventory"
 
-    def process(self, session: Session, event: BaseCloudEvent) -> None:
-        inventory.commit(session, events.data_of(event)["id"])
-        return None
+    def process(self, session: Session, event: BaseCloudEvent) -> BaseCloudEvent:
+        order_id = events.data_of(event)["id"]
+        inventory.commit(session, order_id)
+        return acknowledgement(events.STOCK_COMMITTED, order_id, self.name)
 
 
 def new() -> CommitStock:

@@ -1,14 +1,22 @@
-"""finalize-order: on the stock or payment outcome, confirm or reject the order.
+"""finalize-order: on the stock or payment outcome, confirm or reject the order; then
+record the follow-up steps as they report back.
 
     shop.stock.rejected     -> rejected (out_of_stock)
     shop.payment.succeeded  -> confirmed
     shop.payment.failed     -> rejected (payment_declined / payment_failed)
+    shop.stock.committed, shop.stock.released, shop.customer.notified
+                            -> the step is no longer owed (no reply)
 
 The order state machine makes a repeated outcome a no-op; an order that is
-already final answers its outcome again, so the saga still moves on.
+already final answers its outcome again, so the saga still moves on. When the
+order becomes final, the steps after it (stock settled, customer told) are
+recorded as owed in the same transaction, so none can be lost unseen: the
+re-drive publishes the outcome again for an order that still owes one.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from cloudevents.core.base import BaseCloudEvent
 from sqlalchemy.orm import Session
@@ -17,15 +25,25 @@ from functions.runtime import events
 from functions.runtime.event_function import EventFunction
 from functions.runtime.order_events import outcome_event
 from shop.domain.orders import RejectReason
-from shop.services import orders
+from shop.services import followups, orders
+
+ACKNOWLEDGED_STEP = {
+    events.STOCK_COMMITTED: followups.STOCK,
+    events.STOCK_RELEASED: followups.STOCK,
+    events.CUSTOMER_NOTIFIED: followups.CUSTOMER,
+}
 
 
 class FinalizeOrder(EventFunction):
     name = "finalize-order"
     context = "orders"
 
-    def process(self, session: Session, event: BaseCloudEvent) -> BaseCloudEvent:
+    def process(self, session: Session, event: BaseCloudEvent) -> BaseCloudEvent | None:
         data = events.data_of(event)
+        step = ACKNOWLEDGED_STEP.get(event.get_type())
+        if step is not None:
+            followups.acknowledge(session, data["order_id"], step)
+            return None
         order = orders.get(session, data["order_id"], for_update=True)
         if not order.status.is_final:
             if event.get_type() == events.STOCK_REJECTED:
@@ -33,6 +51,7 @@ class FinalizeOrder(EventFunction):
             else:
                 order.settle(data["status"])
             orders.save(session, order)
+            followups.expect(session, order, datetime.now(UTC))
         return outcome_event(order, self.name)
 
 

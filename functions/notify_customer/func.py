@@ -1,4 +1,7 @@
-"""notify-customer: on shop.order.confirmed / shop.order.rejected, record the message once."""
+"""notify-customer: on shop.order.confirmed / shop.order.rejected, record the message once.
+
+Replies shop.customer.notified, which tells the orders context the step is done.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from functions.runtime import events
 from functions.runtime.event_function import EventFunction
+from functions.runtime.order_events import acknowledgement
 from shop.schemas import OrderOut
 from shop.services import notifications
 
@@ -15,10 +19,10 @@ class NotifyCustomer(EventFunction):
     name = "notify-customer"
     context = "notifications"
 
-    def process(self, session: Session, event: BaseCloudEvent) -> None:
+    def process(self, session: Session, event: BaseCloudEvent) -> BaseCloudEvent:
         order = OrderOut.model_validate(events.data_of(event)).to_domain()
         notifications.notify(session, order)
-        return None
+        return acknowledgement(events.CUSTOMER_NOTIFIED, order.id, self.name)
 
 
 def new() -> NotifyCustomer:

@@ -1,1 +1,1 @@
-"""release-stock: on shop.payment.failed, give the held stock back."""
+"""release-stock: on shop.order.rejected, give the held stock back."""

@@ -1,4 +1,10 @@
-"""release-stock: on shop.payment.failed, give the order's held stock back (compensation)."""
+"""release-stock: on shop.order.rejected, give the order's held stock back (compensation).
+
+On the outcome rather than on shop.payment.failed, so one event, the outcome,
+drives every step after the order is final, and publishing it again (the
+re-drive) finishes any of them. An order rejected for want of stock holds
+nothing; releasing it changes nothing. Replies shop.stock.released.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from functions.runtime import events
 from functions.runtime.event_function import EventFunction
+from functions.runtime.order_events import acknowledgement
 from shop.services import inventory
 
 
@@ -14,9 +21,10 @@ class ReleaseStock(EventFunction):
     name = "release-stock"
     context = "inventory"
 
-    def process(self, session: Session, event: BaseCloudEvent) -> None:
-        inventory.release(session, events.data_of(event)["order_id"])
-        return None
+    def process(self, session: Session, event: BaseCloudEvent) -> BaseCloudEvent:
+        order_id = events.data_of(event)["id"]
+        inventory.release(session, order_id)
+        return acknowledgement(events.STOCK_RELEASED, order_id, self.name)
 
 
 def new() -> ReleaseStock:

@@ -6,12 +6,18 @@ sends, in the same transaction. Seen before: it acts not again and answers the
 recorded reply, so a redelivery (or a re-drive) moves the saga on exactly as
 the first delivery did. A reply is a CloudEvent the broker routes on; no reply
 is an empty 204, never a plain body (which Knative's broker counts as a failure).
+
+The inbox keeps an event id for INBOX_RETENTION_DAYS. After answering an event,
+a function prunes at most INBOX_PRUNE_BATCH older rows of its context's inbox,
+at most once every INBOX_PRUNE_EVERY seconds (so on redrive-orders, the ping).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from datetime import UTC, datetime, timedelta
 
 from cloudevents.core.base import BaseCloudEvent
 from sqlalchemy.orm import Session
@@ -37,6 +43,7 @@ class EventFunction:
         logging.basicConfig(level=self.settings.log_level, force=True)
         self.log = logging.getLogger(self.name)
         self.database = Database(self.settings.database(self.context))
+        self._next_prune = 0.0  # time.monotonic() of the next inbox prune
 
     def stop(self) -> None:
         self.database.dispose()
@@ -65,6 +72,23 @@ class EventFunction:
             await send.http({"type": "http.response.body", "body": b""})
         else:
             await send(reply)
+        if time.monotonic() >= self._next_prune:
+            await asyncio.to_thread(self.prune_inbox)
+
+    def prune_inbox(self) -> int:
+        """One bounded batch of inbox rows older than the retention; how many went."""
+        settings = self.settings
+        self._next_prune = time.monotonic() + settings.inbox_prune_every
+        before = datetime.now(UTC) - timedelta(days=settings.inbox_retention_days)
+        try:
+            with self.database.writing() as session:
+                pruned = InboxStore(session, self.context).prune(before, settings.inbox_prune_batch)
+        except Exception:  # housekeeping must never fail an event
+            self.log.exception("pruning the %s inbox failed", self.context)
+            return 0
+        if pruned:
+            self.log.info("pruned %d %s inbox row(s) older than %s", pruned, self.context, before)
+        return pruned
 
     def once(self, event: BaseCloudEvent) -> BaseCloudEvent | None:
         """Process `event` unless its id is in the inbox; either way, the reply to send."""

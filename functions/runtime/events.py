@@ -8,6 +8,8 @@ first time, and every consumer's deduplication on the event id recognises it.
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -27,9 +29,18 @@ PAYMENT_SUCCEEDED = "shop.payment.succeeded"
 PAYMENT_FAILED = "shop.payment.failed"
 ORDER_CONFIRMED = "shop.order.confirmed"
 ORDER_REJECTED = "shop.order.rejected"
+# Acknowledgements of the steps after an order is final (back to the orders context).
+STOCK_COMMITTED = "shop.stock.committed"
+STOCK_RELEASED = "shop.stock.released"
+CUSTOMER_NOTIFIED = "shop.customer.notified"
 
 SOURCE = "/threefold/functions/"
 STRUCTURED = "application/cloudevents+json"
+
+# A broker that is full answers 429 or 503 with Retry-After: try again, a few times.
+BUSY = frozenset({429, 503})
+PUBLISH_ATTEMPTS = 3
+RETRY_AFTER_MAX = 2.0  # seconds: a publisher holds its caller for a few seconds at most
 
 
 def new_event(type_: str, order_id: str, data: dict[str, Any], function: str) -> CloudEvent:
@@ -65,7 +76,32 @@ def decode(text: str | None) -> BaseCloudEvent | None:
     return from_http_event(HTTPMessage(headers={"content-type": STRUCTURED}, body=text.encode()))
 
 
-def publish(client: httpx.Client, sink: str, event: BaseCloudEvent) -> None:
-    """POST the event to the broker's ingress in binary mode (as Knative's sources do)."""
+def publish(
+    client: httpx.Client,
+    sink: str,
+    event: BaseCloudEvent,
+    attempts: int = PUBLISH_ATTEMPTS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """POST the event to the broker's ingress in binary mode (as Knative's sources do).
+
+    A busy broker (429, 503) is asked again after its Retry-After (at most
+    RETRY_AFTER_MAX seconds), `attempts` times in all; then, as for any other failure,
+    httpx.HTTPError is raised and the caller leaves the order to the re-drive.
+    """
     message = to_binary_event(event)
-    client.post(sink, headers=message.headers, content=message.body).raise_for_status()
+    for attempt in range(1, attempts + 1):
+        answer = client.post(sink, headers=message.headers, content=message.body)
+        if answer.status_code not in BUSY or attempt == attempts:
+            answer.raise_for_status()
+            return
+        sleep(retry_after(answer.headers.get("retry-after")))
+
+
+def retry_after(value: str | None) -> float:
+    """Seconds to wait from a Retry-After header (delay-seconds), within [0.1, max]."""
+    try:
+        seconds = float(value) if value is not None else 1.0
+    except ValueError:
+        seconds = 1.0  # an HTTP-date, or garbage: wait a second
+    return min(RETRY_AFTER_MAX, max(0.1, seconds))

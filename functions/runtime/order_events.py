@@ -33,6 +33,12 @@ def outcome_event(order: Order, function: str) -> BaseCloudEvent:
     return events.new_event(type_, order.id, OrderOut.of(order).model_dump(mode="json"), function)
 
 
+def acknowledgement(type_: str, order_id: str, function: str) -> BaseCloudEvent:
+    """A follow-up step's reply to the order's outcome: done (shop.stock.committed,
+    shop.stock.released, shop.customer.notified)."""
+    return events.new_event(type_, order_id, {"order_id": order_id}, function)
+
+
 def follow_up(type_: str, event: BaseCloudEvent, function: str, **data: Any) -> BaseCloudEvent:
     """The next event of the same order, carrying the received data on with `data` added."""
     carried = events.data_of(event) | data

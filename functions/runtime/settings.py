@@ -21,6 +21,11 @@ class FunctionSettings(ShopSettings):
     # A pending charge older than this was left by an attempt that died (the charge
     # trigger's delivery timeout is 15 s): charge-payment cancels it.
     charge_stale_after: float = Field(20.0, gt=0)
+    # Inbox retention: an event id is kept this long for deduplication, then pruned, at
+    # most INBOX_PRUNE_BATCH rows at a time, at most once every INBOX_PRUNE_EVERY seconds.
+    inbox_retention_days: float = Field(7.0, gt=0)
+    inbox_prune_batch: int = Field(1000, ge=1)
+    inbox_prune_every: float = Field(60.0, ge=0)
     log_level: str = "INFO"
 
     def database(self, context: str) -> str:

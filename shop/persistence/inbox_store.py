@@ -1,10 +1,16 @@
-"""A context's inbox: which events a consumer has processed, and what it replied."""
+"""A context's inbox: which events a consumer has processed, and what it replied.
+
+Rows are kept for a retention (INBOX_RETENTION_DAYS), then pruned in bounded
+batches. Deduplication needs a row only while the event can still be delivered
+again (the broker's retries, a re-drive); past that, every step is idempotent by
+the order id as well, so a very late duplicate still changes nothing.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from shop.persistence.tables import INBOXES
@@ -31,6 +37,18 @@ class InboxStore:
                 consumer=consumer, event_id=event_id, reply=reply, received_at=datetime.now(UTC)
             )
         )
+
+    def prune(self, before: datetime, limit: int) -> int:
+        """Delete up to `limit` rows received before `before`, oldest first; how many."""
+        table = self.table
+        oldest = (
+            select(table.c.consumer, table.c.event_id)
+            .where(table.c.received_at < before)
+            .order_by(table.c.received_at)
+            .limit(limit)
+        )
+        keys = tuple_(table.c.consumer, table.c.event_id)
+        return self.session.execute(delete(table).where(keys.in_(oldest))).rowcount
 
 
 NOT_SEEN = _NOT_SEEN

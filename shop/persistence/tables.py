@@ -95,6 +95,17 @@ order_rows = Table(
     Column("notified", Boolean, nullable=False, default=False, server_default=false()),
 )
 
+# What a final order still owes (one row per step: "stock" settled, "customer" told),
+# deleted when the step's function acknowledges it; the functions stage re-drives a
+# row waiting for too long, and `waiting_since` restarts the wait when it does.
+order_followups = Table(
+    "orders_followups",
+    orders,
+    Column("order_id", String(40), primary_key=True),
+    Column("step", String(16), primary_key=True),
+    Column("waiting_since", DateTime(timezone=True), nullable=False, index=True),
+)
+
 order_lines = Table(
     "orders_lines",
     orders,
@@ -151,6 +162,7 @@ def _inbox(context: str, metadata: MetaData) -> Table:
     Delivery is at least once: a handler records the event id in the same
     transaction as its effect, so a redelivered event changes nothing, and
     keeps the reply it sent, so it can answer a redelivery with the same reply.
+    Rows older than the retention are pruned (by `received_at`, hence its index).
     """
     return Table(
         f"{context}_inbox",
@@ -158,7 +170,7 @@ def _inbox(context: str, metadata: MetaData) -> Table:
         Column("consumer", String(64), primary_key=True),
         Column("event_id", String(200), primary_key=True),
         Column("reply", Text),
-        Column("received_at", DateTime(timezone=True), nullable=False),
+        Column("received_at", DateTime(timezone=True), nullable=False, index=True),
     )
 
 

@@ -8,7 +8,9 @@ broker's delivery settings are the ones of k8s/functions/*.yaml, unchanged.
 
 A `FunctionsStage` is a conftest `Stage` (kill, restart, down, log lines, the closing
 checks) that can also talk CloudEvents: post an event to one function's own URL or to the
-broker's ingress, and read the broker's dead letters and statistics.
+broker's ingress, read the broker's dead letters and statistics, and read what a final
+order still owes from the orders database. It runs on SQLite files, or on the PostgreSQL
+databases given as `database_urls`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import httpx
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.bindings.http import HTTPMessage, from_http_event, to_binary_event
 
+from shop.persistence.database import Database
+from shop.services import followups
 from stages.definitions import StageOptions
 from stages.launcher import FileSink, free_port
 from stages.running import running_stage
@@ -58,6 +62,17 @@ class FunctionsStage(Stage):
         """The broker's dead-letter store (GET /dead-letters), oldest first."""
         return self.broker_get("/dead-letters")
 
+    def owed(self, order_id: str) -> set[str]:
+        """The follow-up steps the orders context still waits for (read as finalize-order
+        reads them: its own ORDERS_DATABASE_URL)."""
+        [spec] = [p for p in self.running.plan.processes if p.name == "finalize-order"]
+        database = Database(spec.env["ORDERS_DATABASE_URL"])
+        try:
+            with database.reading() as session:
+                return followups.owed(session, order_id)
+        finally:
+            database.dispose()
+
     def trigger_stats(self, trigger: str) -> dict[str, int]:
         """The broker's counts for one trigger (GET /stats), zeros if it delivered nothing."""
         return self.broker_get("/stats")["by_trigger"].get(trigger, {})
@@ -71,7 +86,9 @@ def reply_event(answer: httpx.Response) -> BaseCloudEvent:
 
 @contextmanager
 def functions_stage(
-    data_dir: Path, process_env: Mapping[str, Mapping[str, str]] | None = None
+    data_dir: Path,
+    process_env: Mapping[str, Mapping[str, str]] | None = None,
+    database_urls: Mapping[str, str] | None = None,
 ) -> Iterator[FunctionsStage]:
     """The functions stage with a fast re-drive, plus `process_env` per process."""
     merged: dict[str, Mapping[str, str]] = dict(process_env or {})
@@ -80,6 +97,7 @@ def functions_stage(
     options = StageOptions(
         port=free_port(),
         data_dir=data_dir,
+        database_urls=dict(database_urls or {}),
         env={"ADMIN_TOKEN": ADMIN_TOKEN},
         process_env=merged,
     )

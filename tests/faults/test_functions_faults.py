@@ -12,24 +12,28 @@ between a write and its publication), and every test ends by checking two of the
 The stage is asynchronous (place-order answers 202 pending, the events finish the
 order), so every check of an outcome polls until a deadline. The broker delivers with
 the settings of k8s/functions/*.yaml as they are; only the re-drive is made fast
-(tests/faults/functions_stage.py). One stage serves the module; each test makes its own
-product and customer email and looks only at its own order's events.
+(tests/faults/functions_stage.py). One stage on SQLite serves the module; the tests of
+the re-drive run on PostgreSQL too (`db_stage`). Each test makes its own product and
+customer email and looks only at its own order's events.
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import pytest
 
 from functions.runtime import events
-from functions.runtime.order_events import follow_up, placed_event
-from shop.domain.orders import Order, OrderLine, new_order_id
+from functions.runtime.order_events import outcome_event, placed_event
+from shop.domain.orders import Order, OrderLine, RejectReason, new_order_id
 from shop.schemas import OrderOut
+from stages.definitions import DATABASES
 from tests.faults.functions_stage import FunctionsStage, functions_stage, reply_event
 from tests.support.client import new_email
+from tests.support.postgres import fresh_databases
 from tests.support.waiting import eventually
 
 # How long the re-drive (a ping every second, for orders pending > 2 s) may take.
@@ -37,12 +41,32 @@ REDRIVE_SECONDS = 20.0
 # The trigger of charge-payment sets retry 3 (k8s/functions/triggers.yaml): 4 attempts.
 CHARGE_TRIGGER, CHARGE_ATTEMPTS = "charge-payment-on-stock-reserved", 4
 NOTIFY_TRIGGER = "notify-customer-on-order-confirmed"
+COMMIT_TRIGGER = "commit-stock-on-order-confirmed"
+RELEASE_TRIGGER = "release-stock-on-order-rejected"
+# The broker's default delivery: 5 retries from 0.2 s, doubling, each wait up to 20%
+# longer (jitter): a dead letter within about 7.5 s of the first attempt.
+DEAD_LETTER_SECONDS = 15.0
 
 
 @pytest.fixture(scope="module")
 def stage(tmp_path_factory) -> Iterator[FunctionsStage]:
     """The functions stage without injected faults, shared by the module's tests."""
     with functions_stage(tmp_path_factory.mktemp("functions-faults")) as running:
+        yield running
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def db_stage(request, tmp_path_factory) -> Iterator[FunctionsStage]:
+    """The stage on SQLite (the module's) or on fresh PostgreSQL databases."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("stage")
+        return
+    with (
+        fresh_databases(*DATABASES["functions"]) as urls,
+        functions_stage(tmp_path_factory.mktemp("functions-pg"), database_urls=urls) as running,
+    ):
         yield running
 
 
@@ -136,12 +160,19 @@ def test_same_event_posted_twice_to_a_function_applies_once(stage: FunctionsStag
     assert event_view(reply_event(again)) == event_view(reply), (first.text, again.text)
     assert shop.stock(sku) == {"sku": sku, "available": 7, "reserved": 3, "sold": 0}
 
-    # The compensation, delivered twice too: released once, nothing made up.
-    failed = follow_up(events.PAYMENT_FAILED, reply, "fault-suite", status="declined")
-    first = stage.post_event("release-stock", failed)
-    again = stage.post_event("release-stock", failed)
-    assert first.status_code == again.status_code == 204, (first.text, again.text)
-    assert first.content == again.content == b""
+    # The compensation, delivered twice too: released once, nothing made up, and the
+    # same acknowledgement both times.
+    order.reject(RejectReason.PAYMENT_DECLINED)
+    rejected = outcome_event(order, "fault-suite")
+    first = stage.post_event("release-stock", rejected)
+    again = stage.post_event("release-stock", rejected)
+    assert first.status_code == again.status_code == 200, (first.text, again.text)
+    ack = reply_event(first)
+    assert (ack.get_type(), ack.get_id()) == (
+        events.STOCK_RELEASED,
+        f"{order.id}:{events.STOCK_RELEASED}",
+    )
+    assert event_view(reply_event(again)) == event_view(ack)
     released(stage, sku, start)
     stage.assert_stock_conserved(sku, start)
 
@@ -205,7 +236,8 @@ def test_subscriber_down_then_back_gets_the_event_on_retry(stage: FunctionsStage
 
     def delivered_on_a_retry() -> list[str]:
         attempts = delivery_lines(stage, confirmed_id, NOTIFY_TRIGGER)
-        assert attempts[-1].split(" outcome=")[1].startswith("204 "), attempts
+        outcome = attempts[-1].split(" outcome=")[1]
+        assert outcome.startswith(f"200 reply {events.CUSTOMER_NOTIFIED} "), attempts
         assert len(attempts) > 1, attempts
         return attempts
 
@@ -268,7 +300,8 @@ def test_event_that_always_fails_is_dead_lettered_then_redriven(stage: Functions
 # --- 4. a dropped shop.order.placed is re-driven ---------------------------------------------
 
 
-def test_dropped_order_placed_is_redriven(stage: FunctionsStage):
+def test_dropped_order_placed_is_redriven(db_stage: FunctionsStage):
+    stage = db_stage
     shop, start, quantity = stage.shop, 5, 2
     sku, email = shop.new_product(stock=start), new_email()
 
@@ -309,3 +342,71 @@ def test_declined_charge_releases_the_stock(stage: FunctionsStage):
     assert [(m["order_id"], m["kind"]) for m in messages] == [(order["id"], "order_rejected")]
     stage.assert_stock_conserved(sku, start)
     stage.assert_final(order["id"])
+
+
+# --- 6. a step after the order is final, lost, is finished by the re-drive -------------------
+
+
+def dead_letter(stage: FunctionsStage, event_id: str, trigger: str) -> dict[str, Any]:
+    found = [
+        d for d in stage.dead_letters() if d["event"]["id"] == event_id and d["trigger"] == trigger
+    ]
+    assert found, f"{event_id} is not a dead letter of {trigger} yet"
+    return found[0]
+
+
+def owes(stage: FunctionsStage, order_id: str, steps: set[str]) -> None:
+    assert stage.owed(order_id) == steps
+
+
+def redriven(stage: FunctionsStage, order: dict[str, Any]) -> None:
+    logged(stage, "redrive-orders", f"re-drove order {order['id']} ({order['status']}, ")
+
+
+def test_every_step_after_finalize_lost_is_finished_by_the_redrive(db_stage: FunctionsStage):
+    """commit-stock, release-stock and notify-customer are all down until the outcome
+    events of two orders, one confirmed and one declined, are dead letters of each."""
+    stage, start = db_stage, 5
+    shop = stage.shop
+    sold_sku, released_sku = shop.new_product(stock=start), shop.new_product(stock=start)
+    buyer, declined = new_email(), new_email()
+
+    with (
+        stage.down("commit-stock"),
+        stage.down("release-stock"),
+        stage.down("notify-customer"),
+    ):
+        confirmed = shop.place_and_wait(buyer, [(sold_sku, 2)])
+        rejected = shop.place_and_wait(declined, [(released_sku, 3)], token="tok_decline")
+        assert confirmed["status"] == "confirmed", confirmed
+        assert (rejected["status"], rejected["reason"]) == ("rejected", "payment_declined")
+        confirmed_id = f"{confirmed['id']}:{events.ORDER_CONFIRMED}"
+        rejected_id = f"{rejected['id']}:{events.ORDER_REJECTED}"
+        for event_id, trigger in [
+            (confirmed_id, COMMIT_TRIGGER),
+            (confirmed_id, NOTIFY_TRIGGER),
+            (rejected_id, RELEASE_TRIGGER),
+            (rejected_id, "notify-customer-on-order-rejected"),
+        ]:
+            eventually(partial(dead_letter, stage, event_id, trigger), DEAD_LETTER_SECONDS)
+        # Final, yet nothing after it happened: both hold their stock, nobody was told.
+        assert shop.stock(sold_sku)["reserved"] == 2
+        assert shop.stock(released_sku)["reserved"] == 3
+        assert shop.notifications_of(buyer) == shop.notifications_of(declined) == []
+        assert stage.owed(confirmed["id"]) == stage.owed(rejected["id"]) == {"stock", "customer"}
+
+    eventually(lambda: sold(stage, sold_sku, start, 2), timeout=REDRIVE_SECONDS)
+    eventually(lambda: released(stage, released_sku, start), timeout=REDRIVE_SECONDS)
+    for email, order, kind in [
+        (buyer, confirmed, "order_confirmed"),
+        (declined, rejected, "order_rejected"),
+    ]:
+        messages = eventually(partial(notified, stage, email), timeout=REDRIVE_SECONDS)
+        assert [(m["order_id"], m["kind"]) for m in messages] == [(order["id"], kind)]
+        eventually(partial(redriven, stage, order))
+        eventually(partial(owes, stage, order["id"], set()))
+        stage.assert_final(order["id"])
+    assert [c["status"] for c in shop.payments_of(confirmed["id"])] == ["captured"]
+    assert [c["status"] for c in shop.payments_of(rejected["id"])] == ["declined"]
+    stage.assert_stock_conserved(sold_sku, start)
+    stage.assert_stock_conserved(released_sku, start)

@@ -11,6 +11,7 @@ so one behaviour can serve several triggers, /ok/a, /ok/b, ...):
     /fail/...                  500 with the body "boom: <event id>"
     /plain/...                 200 text/plain "hello, not an event"
     /slow/<seconds>/...        sleeps that long, then 204
+    /status/<code>/...         <code> with the body "status <code>", every time
 The reply's id is "<incoming id>:reply", its subject the incoming one's.
 
 GET /received lists every POST, oldest first: path, the ce-* headers (as "ce"),
@@ -68,6 +69,8 @@ async def answer(request: Request, parts: list[str]) -> Response:
         return Response(f"boom: {event_id}", 500, media_type="text/plain")
     if kind == "plain":
         return Response("hello, not an event", 200, media_type="text/plain")
+    if kind == "status" and len(parts) > 1:
+        return Response(f"status {parts[1]}", int(parts[1]), media_type="text/plain")
     if kind == "slow" and len(parts) > 1:
         await asyncio.sleep(float(parts[1]))
         return Response(status_code=204)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import signal
 import sys
 import time
@@ -28,6 +29,8 @@ import yaml
 from cloudevents.core.bindings.http import to_binary_event, to_structured_event
 from cloudevents.core.v1.event import CloudEvent
 
+from functions.broker.delivery import Policy, retryable
+from functions.runtime.events import publish
 from stages.launcher import ROOT, FileSink, Launcher, LaunchError, ProcessSpec, free_port
 from tests.support.waiting import eventually
 
@@ -49,6 +52,7 @@ def fake_routes(fake: str) -> dict[str, str]:
         "ok-a": f"{fake}/ok/a",
         "ok-b": f"{fake}/ok/b",
         "ok-base": f"{fake}/ok/",
+        "status": f"{fake}/status/",
         "flaky": f"{fake}/flaky/2",
         "fail": f"{fake}/fail",
         "dls": f"{fake}/ok/dls",
@@ -125,6 +129,17 @@ def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
         httpx.Client(base_url=fake, timeout=10) as fake_client,
     ):
         yield Stage(broker, fake_client, fake, log, tmp / "dead-letters.jsonl")
+
+
+def own_broker_env(stage: Stage, **settings: str) -> dict[str, str]:
+    """The environment of a broker of a test's own: the test manifests, the module's fake
+    subscriber, no pings, plus `settings`."""
+    return {
+        "BROKER_MANIFESTS": MANIFESTS,
+        "BROKER_SUBSCRIBERS": json.dumps(fake_routes(stage.fake_url)),
+        "PING_INTERVAL": "0",
+        **settings,
+    }
 
 
 def new_event(
@@ -393,6 +408,131 @@ def test_a_subscriber_slower_than_the_timeout_fails(stage: Stage):
     assert len(stage.log_lines("delivery", event.get_id(), "outcome=timeout")) == 2
 
 
+@pytest.mark.parametrize("code", [404, 429, 503])
+def test_a_status_knative_retries_is_retried(stage: Stage, code: int):
+    event = new_event(f"test.status.{code}")
+    send(stage.broker, event)
+
+    letter = eventually(lambda: stage.dead_letter(event.get_id()))
+    assert letter["attempts"] == 3, letter  # 1 + the trigger's retry 2
+    assert letter["code"] == code, letter
+    attempts = stage.received(f"/status/{code}", event.get_id())
+    assert [a["status"] for a in attempts] == [code, code, code]
+
+
+def test_a_400_is_not_retried_but_dead_lettered_at_once(stage: Stage):
+    event = new_event("test.status.400")
+    send(stage.broker, event)
+
+    letter = eventually(lambda: stage.dead_letter(event.get_id()))
+    assert letter["attempts"] == 1, letter
+    assert (letter["code"], letter["error"]) == (400, "HTTP 400"), letter
+    assert base64.b64decode(letter["event"]["knativeerrordata"]) == b"status 400"
+    time.sleep(0.3)  # the trigger's backoff is 0.05 s: a retry would have come by now
+    assert [a["status"] for a in stage.received("/status/400", event.get_id())] == [400]
+    assert len(stage.log_lines("delivery", event.get_id(), "attempt=1/3", "outcome=400")) == 1
+
+
+def test_backoff_has_jitter_within_bounds_and_a_cap():
+    exponential = Policy(backoff_policy="exponential", backoff_delay=0.2, jitter=0.2, cap=3.0)
+    linear = Policy(backoff_policy="linear", backoff_delay=0.5, jitter=0.2, cap=3.0)
+    rng = random.Random(8).random
+    for retries_done in range(4):
+        base = 0.2 * 2**retries_done
+        waits = [exponential.backoff(retries_done, rng) for _ in range(200)]
+        assert all(base <= wait <= min(3.0, base * 1.2) for wait in waits), (base, waits)
+        assert len(set(waits)) > 100  # spread, not one value
+        assert max(waits) - min(waits) > base * 0.15
+    assert exponential.backoff(4, lambda: 0.0) == 3.0  # 3.2 s, capped
+    assert exponential.backoff(50, rng) == 3.0  # no overflow far out
+    assert linear.backoff(0, rng) == 0.0  # Knative's linear policy retries first at once
+    assert 1.0 <= linear.backoff(2, rng) <= 1.2
+    assert linear.backoff(9, lambda: 0.999) == 3.0
+    unjittered = Policy(backoff_delay=0.2, jitter=0.0)
+    assert [unjittered.backoff(n) for n in range(3)] == [0.2, 0.4, 0.8]
+
+
+def test_knative_retries_what_its_dispatcher_retries():
+    assert [code for code in range(100, 600) if retryable(code)] == [
+        404,
+        408,
+        409,
+        429,
+        *range(500, 600),
+    ]
+    assert retryable(0)  # no HTTP answer: a refused connection or a timeout
+
+
+def test_a_full_subscriber_makes_the_ingress_answer_503_and_a_retrying_client_loses_nothing(
+    stage: Stage, tmp_path
+):
+    port = free_port()
+    env = own_broker_env(stage, BROKER_SUBSCRIBER_CAPACITY="2", BROKER_RETRY_AFTER="1")
+    sent = [new_event("test.linger") for _ in range(5)]  # the subscriber takes 0.8 s each
+    url = f"http://127.0.0.1:{port}"
+    with (
+        Launcher([broker_spec(port, env)], sink=FileSink(tmp_path / "broker.log")),
+        httpx.Client(base_url=url, timeout=10) as client,
+    ):
+        send(client, sent[0])
+        send(client, sent[1])
+        message = to_binary_event(sent[2])
+        full = client.post("/", headers=message.headers, content=message.body)
+        assert full.status_code == 503, full.text
+        assert full.headers["content-type"] == "application/problem+json"
+        assert full.headers["retry-after"] == "1"
+        problem = full.json()
+        assert problem["status"] == 503
+        assert "/slow/0.8" in problem["detail"] and "2 deliveries in flight" in problem["detail"]
+
+        # The functions' own publisher waits as told and tries again: all get in.
+        waited: list[float] = []
+        for event in sent[2:]:
+            publish(client, url, event, sleep=lambda s: (waited.append(s), time.sleep(s)))
+        assert waited, "the publisher never had to wait: the capacity was not reached"
+
+        def all_delivered_once() -> None:
+            for event in sent:
+                assert [r["status"] for r in stage.received("/slow/0.8", event.get_id())] == [204]
+
+        eventually(all_delivered_once, timeout=15)
+        stats = client.get("/stats").json()
+    assert stats["refused"] == 1 + len(waited), stats
+    assert stats["ingested"] == len(sent), stats
+    assert stats["dead_lettered"] == 0, stats
+
+
+def test_a_reply_the_broker_has_no_room_for_fails_its_delivery_and_is_not_lost(
+    stage: Stage, tmp_path
+):
+    """The reply's subscriber is full: the reply is refused back to the delivery that
+    carried it, which is retried (the subscriber answers the same reply each time) and,
+    with the retries spent, becomes a dead letter that says why."""
+    port = free_port()
+    routes = fake_routes(stage.fake_url) | {"answers": f"{stage.fake_url}/slow/1.5"}
+    env = own_broker_env(stage, BROKER_SUBSCRIBER_CAPACITY="1")
+    env["BROKER_SUBSCRIBERS"] = json.dumps(routes)
+    first, second = new_event("test.ask"), new_event("test.ask")
+    with (
+        Launcher([broker_spec(port, env)], sink=FileSink(tmp_path / "broker.log")),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client,
+    ):
+        send(client, first)  # its reply takes the one place of the slow subscriber
+        eventually(lambda: _one(stage.received("/slow/1.5", f"{first.get_id()}:reply")))
+        send(client, second)
+        letters = eventually(lambda: _one(_letters(client, second.get_id())))
+    [letter] = letters
+    assert letter["trigger"] == "ask"
+    assert (letter["attempts"], letter["code"]) == (4, 429), letter  # 1 + the broker's retry 3
+    assert letter["error"] == "reply test.answer refused: the broker is over capacity"
+    assert len(stage.received("/reply/", second.get_id())) == 4
+    assert stage.received("/slow/1.5", f"{second.get_id()}:reply") == []
+
+
+def _letters(client: httpx.Client, event_id: str) -> list[dict[str, Any]]:
+    return [d for d in client.get("/dead-letters").json() if d["event"]["id"] == event_id]
+
+
 # -- ping source, statistics, dead-letter store --------------------------------------------
 
 
@@ -458,7 +598,7 @@ def test_the_wiring_the_test_manifests_come_to(stage: Stage):
     assert [(b["name"], b["namespace"]) for b in wiring["brokers"]] == [("test", "broker-tests")]
     triggers = {t["name"]: t for t in wiring["triggers"]}
     assert "not-ours" not in triggers  # another broker's trigger
-    assert len(triggers) == 12  # 11 in triggers.yaml for broker "test", plus by-uri
+    assert len(triggers) == 16  # 15 in triggers.yaml for broker "test", plus by-uri
     routes = fake_routes(stage.fake_url)
     assert triggers["blue-tenant"]["filter"] == {"type": "test.ext", "tenant": "blue"}
     assert triggers["blue-tenant"]["url"] == f"{stage.fake_url}/ok/ext"  # ref + relative uri
@@ -468,6 +608,8 @@ def test_the_wiring_the_test_manifests_come_to(stage: Stage):
         "backoffPolicy": "exponential",
         "backoffDelaySeconds": 0.05,
         "timeoutSeconds": 2.0,
+        "backoffJitter": 0.2,
+        "backoffCapSeconds": 30.0,
         "deadLetterSink": "Service/dead-letters",
         "deadLetterUrl": None,
     }
@@ -530,6 +672,9 @@ SAGA_TYPES = {
     "shop.payment.failed",
     "shop.order.confirmed",
     "shop.order.rejected",
+    "shop.stock.committed",
+    "shop.stock.released",
+    "shop.customer.notified",
 }
 
 
@@ -613,12 +758,7 @@ def test_the_real_manifests_wire_every_trigger_and_the_ping_source(stage: Stage,
 
 def test_a_graceful_stop_lets_in_flight_deliveries_finish(stage: Stage, tmp_path):
     port = free_port()
-    env = {
-        "BROKER_MANIFESTS": MANIFESTS,
-        "BROKER_SUBSCRIBERS": json.dumps(fake_routes(stage.fake_url)),
-        "PING_INTERVAL": "0",
-        "BROKER_SHUTDOWN_GRACE": "3",
-    }
+    env = own_broker_env(stage, BROKER_SHUTDOWN_GRACE="3")
     log = tmp_path / "broker.log"
     event = new_event("test.linger")
     with (

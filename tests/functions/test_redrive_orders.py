@@ -1,0 +1,143 @@
+"""redrive-orders in one process, on a SQLite orders database and a stand-in broker.
+
+The stand-in broker is an HTTP server that, while it handles each publication,
+writes an order row the way every order write does on SQLite (BEGIN IMMEDIATE),
+with a short busy timeout: a re-drive that publishes while it holds the orders
+write transaction makes that write fail.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from cloudevents.core.v1.event import CloudEvent
+
+from functions.redrive_orders.func import new
+from functions.runtime import events
+from shop.domain.orders import Order, OrderLine, new_order_id
+from shop.persistence.database import Database
+from shop.persistence.migrate import upgrade
+from shop.services import followups, orders
+
+WRITE_TIMEOUT = 1.0  # seconds an order write may wait for the database lock
+
+
+@dataclass
+class Broker:
+    """What the stand-in broker received, and how each order write during it went."""
+
+    database: Path
+    received: list[tuple[str, str]] = field(default_factory=list)  # (type, subject)
+    writes: list[str] = field(default_factory=list)  # "ok" or the error
+
+    def write_an_order(self, order_id: str) -> None:
+        connection = sqlite3.connect(self.database, timeout=WRITE_TIMEOUT, isolation_level=None)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute(
+                "UPDATE orders_orders SET updated_at = updated_at WHERE id = ?", (order_id,)
+            )
+            connection.execute("COMMIT")
+            self.writes.append("ok")
+        except sqlite3.OperationalError as error:
+            self.writes.append(str(error))
+        finally:
+            connection.close()
+
+
+@pytest.fixture
+def broker(tmp_path) -> Iterator[tuple[Broker, str]]:
+    state = Broker(tmp_path / "orders.sqlite")
+
+    class Ingress(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            subject = self.headers["ce-subject"]
+            state.received.append((self.headers["ce-type"], subject))
+            state.write_an_order(subject)
+            self.send_response(202)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *_args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Ingress)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _order(age: timedelta, status: str | None = None) -> Order:
+    moment = datetime.now(UTC) - age
+    order = Order(
+        id=new_order_id(),
+        email="ada@example.com",
+        payment_token="tok_visa",
+        currency="EUR",
+        lines=[OrderLine("TF-0001", 1, 990)],
+        created_at=moment,
+        updated_at=moment,
+    )
+    if status == "confirmed":
+        order.confirm()
+    return order
+
+
+def _ping() -> CloudEvent:
+    return CloudEvent(
+        attributes={
+            "type": "dev.knative.sources.ping",
+            "source": "/apis/v1/namespaces/test/pingsources/redrive-orders",
+            "id": new_order_id(),
+            "datacontenttype": "application/json",
+        },
+        data={"older_than_seconds": 5},
+    )
+
+
+def test_redrive_publishes_outside_its_transaction_and_claims_what_it_finishes(broker, monkeypatch):
+    state, sink = broker
+    url = f"sqlite:///{state.database}"
+    upgrade(url, ["orders"])
+    old = timedelta(minutes=1)
+    stuck, unsettled, settling = _order(old), _order(old, "confirmed"), _order(old, "confirmed")
+    database = Database(url)
+    try:
+        with database.writing() as session:
+            for order in (stuck, unsettled, settling):
+                orders.add(session, order)
+            followups.expect(session, unsettled, datetime.now(UTC) - old)  # long overdue
+            followups.expect(session, settling, datetime.now(UTC))  # its steps may still come
+    finally:
+        database.dispose()
+    for name, value in {"ORDERS_DATABASE_URL": url, "K_SINK": sink}.items():
+        monkeypatch.setenv(name, value)
+    function = new()
+    function.start()
+    try:
+        function.once(_ping())
+        # Each order write made while the broker held a publication went through.
+        assert state.writes and set(state.writes) == {"ok"}, state.writes
+        assert sorted(state.received) == sorted(
+            [(events.ORDER_PLACED, stuck.id), (events.ORDER_CONFIRMED, unsettled.id)]
+        )
+
+        # The next round: the pending order again (it is still pending), but not the
+        # final one, claimed a moment ago: its steps get the usual time to report back.
+        state.received.clear()
+        function.once(_ping())
+        assert state.received == [(events.ORDER_PLACED, stuck.id)]
+    finally:
+        function.stop()
