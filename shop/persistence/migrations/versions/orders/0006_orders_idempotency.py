@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "orders_0006"
-down_revision = "orders_0003"  # re-pointed to orders_0005 at merge
+down_revision = "orders_0005"
 branch_labels = None
 depends_on = None
 
