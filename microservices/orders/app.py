@@ -21,7 +21,7 @@ public = APIRouter(prefix="/api/orders", tags=["orders"])
 @public.post("")
 def place_order(request: Request, body: Annotated[OrderIn, json_body(OrderIn)]):
     state = request.app.state
-    order = saga.place(state.database, state.peers, body)
+    order = saga.place(state.database, state.peers, body, state.saga_lease)
     return json_response(OrderOut.of(order), 202, {"Location": f"/api/orders/{order.id}"})
 
 
@@ -43,8 +43,13 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     def start(app: FastAPI) -> None:
         app.state.peers = Peers.from_settings(settings)
+        app.state.saga_lease = settings.saga_lease
         app.state.redriver = Redriver(
-            app.state.database, app.state.peers, settings.redrive_interval, settings.redrive_after
+            app.state.database,
+            app.state.peers,
+            settings.redrive_interval,
+            settings.redrive_after,
+            settings.saga_lease,
         )
         app.state.redriver.start()
 
