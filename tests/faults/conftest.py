@@ -10,6 +10,7 @@ process and starting it again (`Stage.down`).
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from collections.abc import Iterator, Mapping
@@ -33,8 +34,12 @@ T = TypeVar("T")
 ADMIN_TOKEN = "fault-suite-admin-token"
 # Read by the orders service (ServiceSettings): the re-driver's pace.
 FAST_REDRIVE = {"REDRIVE_INTERVAL": "0.3", "REDRIVE_AFTER": "1"}
-# The databases a stage fixture runs on: pass as `params` (the fixture's request.param).
+# The databases a stage fixture runs on, as its `params` (the fixture's request.param).
+# Every stage start on PostgreSQL costs 20-40 s on a busy machine, so by default the tests
+# about concurrency run on both databases and the others on SQLite; FAULT_DATABASES=all
+# (`make test-faults-all`) runs every test on both.
 DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+DEFAULT_DATABASES = DATABASES if os.environ.get("FAULT_DATABASES") == "all" else ["sqlite"]
 
 
 @dataclass
@@ -182,7 +187,7 @@ def microservices_stage(
                 shop.close()
 
 
-@pytest.fixture(scope="module", params=DATABASES)
+@pytest.fixture(scope="module", params=DEFAULT_DATABASES)
 def stage(request, tmp_path_factory) -> Iterator[Stage]:
     """A stage without injected faults, shared by a module's tests (each kills what it needs)."""
     data_dir = tmp_path_factory.mktemp(f"microservices-faults-{request.param}")

@@ -26,7 +26,13 @@ import pytest
 from shop.domain.orders import new_order_id
 from shop.persistence.inventory_store import InventoryStore
 from shop.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPES
-from tests.faults.conftest import ADMIN_TOKEN, DATABASES, Stage, microservices_stage
+from tests.faults.conftest import (
+    ADMIN_TOKEN,
+    DATABASES,
+    DEFAULT_DATABASES,
+    Stage,
+    microservices_stage,
+)
 from tests.support.client import FINAL, ShopClient, new_email
 from tests.support.waiting import eventually
 
@@ -114,7 +120,7 @@ def test_payments_down_rejects_the_order_and_releases_its_stock(stage: Stage):
 # --- 2. payments slower than its timeout -----------------------------------------------------
 
 
-@pytest.fixture(scope="class", params=DATABASES)
+@pytest.fixture(scope="class", params=DEFAULT_DATABASES)
 def slow_payments_stage(request, tmp_path_factory):
     """Every charge takes 2.5 s; orders gives up on a charge after 0.8 s."""
     env = {"payments": {"PAYMENT_LATENCY_MS": "2500"}, "orders": {"PAYMENT_TIMEOUT": "0.8"}}
@@ -258,7 +264,7 @@ def test_retried_charge_charges_once(stage: Stage):
 # --- 5. a crash in the middle of a charge ----------------------------------------------------
 
 
-@pytest.fixture(scope="class", params=DATABASES)
+@pytest.fixture(scope="class", params=DEFAULT_DATABASES)
 def crashing_payments_stage(request, tmp_path_factory):
     """Every charge takes 1.5 s, within orders' charge timeout (5 s): time to crash it."""
     env = {"payments": {"PAYMENT_LATENCY_MS": "1500"}, "orders": {"PAYMENT_TIMEOUT": "5"}}
@@ -391,7 +397,7 @@ PAUSE_SECONDS = 5.0
 IN_FLIGHT = 30
 
 
-@pytest.fixture(scope="class", params=DATABASES)
+@pytest.fixture(scope="class", params=DATABASES)  # always both: it is about concurrency
 def flaky_payments_stage(request, tmp_path_factory):
     """A provider that fails 30% of charges and takes 200 ms for each."""
     env = {"payments": {"PAYMENT_FAILURE_RATE": "0.3", "PAYMENT_LATENCY_MS": "200"}}
