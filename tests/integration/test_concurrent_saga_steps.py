@@ -270,3 +270,13 @@ def test_the_same_order_s_steps_at_once_settle_it_once(database):
         assert status is expected, (order.id, status)
         settled[order.id] = (order, status)
     assert _levels(database) == _expected_levels(start, settled)
+
+
+def test_concurrent_reserves_of_one_order_for_untracked_stock_answer_one_rejection(database):
+    """No stock row to lock (no sku kept): the reservation's key must answer "already done"."""
+    order_id = price_order("fay@example.com", "tok_visa", [("CS-0001", 1)], _products()).id
+    step = _in_transaction(database, inventory.reserve, order_id, {"CS-9999": 1})
+    answers = _all_at_once([step] * 8)
+    assert not _only_errors(answers), _only_errors(answers)
+    assert {a.status for a in answers} == {ReservationStatus.REJECTED}
+    assert _reservation_status(database, order_id) is ReservationStatus.REJECTED
