@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from microservices.common.upstream import longest_call
 from shop.settings import ShopSettings
+
+SAGA_LEASE_MARGIN = 10.0  # seconds
 
 
 class ServiceSettings(ShopSettings):
@@ -24,6 +27,14 @@ class ServiceSettings(ShopSettings):
     redrive_interval: float = Field(2.0, gt=0)
     redrive_after: float = Field(5.0, ge=0)
     log_level: str = "INFO"
+
+    @property
+    def saga_lease(self) -> float:
+        """Seconds an order saga may hold its order: its longest possible run (four retried
+        calls: reserve, cancel, sell or release, notify; and the charge), plus a margin for
+        its database writes. A holder that crashed frees its orders after this long."""
+        retried = longest_call(self.connect_timeout, self.call_timeout)
+        return 4 * retried + self.connect_timeout + self.payment_timeout + SAGA_LEASE_MARGIN
 
     def database_for(self, service: str) -> str:
         from shop.persistence.database import database_url

@@ -20,6 +20,17 @@ from shop.problems import Problem
 
 log = logging.getLogger("upstream")
 
+ATTEMPTS = 3  # of an idempotent call
+
+
+def _backoff(attempt: int) -> float:
+    return 0.1 * 3 ** (attempt - 1)
+
+
+def longest_call(connect_timeout: float, timeout: float, attempts: int = ATTEMPTS) -> float:
+    """The most seconds one call can take, with every retry and its backoff."""
+    return attempts * (connect_timeout + timeout) + sum(map(_backoff, range(1, attempts)))
+
 
 class UpstreamError(Exception):
     def __init__(self, service: str, detail: str) -> None:
@@ -56,7 +67,7 @@ class Upstream:
         json: Any = None,
         params: Any = None,
         idempotent: bool = False,
-        attempts: int = 3,
+        attempts: int = ATTEMPTS,
         timeout: float | None = None,
     ) -> Any:
         """The JSON answer of a 2xx; retried (with backoff) only if `idempotent`."""
@@ -72,7 +83,7 @@ class Upstream:
                     # NotSent only if no attempt at all may have reached the service.
                     raise uncertain or error from None
                 log.warning("%s, retry %d of %d", error, attempt, tries - 1)
-                time.sleep(0.1 * 3 ** (attempt - 1))
+                time.sleep(_backoff(attempt))
         raise AssertionError("unreachable")
 
     def _once(self, method, path, json, params, timeout) -> Any:

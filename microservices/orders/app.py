@@ -34,7 +34,7 @@ def place_order(
     order = idempotency.place_once(
         state.database,
         request_key,
-        partial(saga.place, state.database, state.peers, body, request_key),
+        partial(saga.place, state.database, state.peers, body, state.saga_lease, request_key),
     )
     return json_response(OrderOut.of(order), 202, {"Location": f"/api/orders/{order.id}"})
 
@@ -57,8 +57,13 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     def start(app: FastAPI) -> None:
         app.state.peers = Peers.from_settings(settings)
+        app.state.saga_lease = settings.saga_lease
         app.state.redriver = Redriver(
-            app.state.database, app.state.peers, settings.redrive_interval, settings.redrive_after
+            app.state.database,
+            app.state.peers,
+            settings.redrive_interval,
+            settings.redrive_after,
+            settings.saga_lease,
         )
         app.state.redriver.start()
 

@@ -1,9 +1,10 @@
 """The re-driver: finishes sagas that a failure left half way.
 
-A thread in the orders service; every REDRIVE_INTERVAL seconds it resumes
-orders pending for longer than REDRIVE_AFTER seconds and notifies final
-orders whose customer was not told yet. Every step is idempotent, so running
-it beside a live request, or in several replicas, changes no outcome.
+A thread in the orders service (in every replica); every REDRIVE_INTERVAL seconds it
+resumes orders pending for longer than REDRIVE_AFTER seconds and notifies final
+orders whose customer was not told yet. It works on an order only after claiming it
+(shop/services/order_claims.py), so it never runs beside the order's live saga nor
+beside another replica's re-driver; an order that fails is logged and the round goes on.
 """
 
 from __future__ import annotations
@@ -15,17 +16,21 @@ from datetime import UTC, datetime, timedelta
 from microservices.orders import saga
 from microservices.orders.peers import Peers
 from shop.persistence.database import Database
-from shop.services import orders
+from shop.services import order_claims
+from shop.services.order_claims import Claim
 
 log = logging.getLogger("orders.redrive")
 
 
 class Redriver:
-    def __init__(self, database: Database, peers: Peers, interval: float, after: float) -> None:
+    def __init__(
+        self, database: Database, peers: Peers, interval: float, after: float, lease: float
+    ) -> None:
         self.database = database
         self.peers = peers
         self.interval = interval
         self.after = timedelta(seconds=after)
+        self.lease = lease
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="redrive", daemon=True)
 
@@ -44,13 +49,30 @@ class Redriver:
                 log.exception("re-drive round failed")
 
     def run_once(self) -> int:
-        """One round; returns how many orders it touched."""
+        """One round; returns how many orders it worked on."""
         with self.database.reading() as session:
-            stuck = orders.stuck(session, datetime.now(UTC) - self.after)
-            unnotified = orders.unnotified(session)
-        for order in stuck:
-            log.info("re-driving order %s (pending since %s)", order.id, order.created_at)
-            saga.resume(self.database, self.peers, order)
-        for order in unnotified:
-            saga.notify(self.database, self.peers, order)
-        return len(stuck) + len(unnotified)
+            due = order_claims.due(session, datetime.now(UTC) - self.after)
+        worked = 0
+        for order_id in due:
+            try:
+                worked += self.redrive(order_id)
+            except Exception:  # one broken order must not stop the others
+                log.exception("re-driving order %s failed", order_id)
+        return worked
+
+    def redrive(self, order_id: str) -> bool:
+        """Claim the order and take its saga on from where it stopped; False if it was taken."""
+        claim = Claim.new(order_id, self.lease)
+        with self.database.writing() as session:
+            order = order_claims.take(session, claim)
+        if order is None:
+            return False  # its own saga, or another replica, holds it
+        try:
+            if order.status.is_final:
+                saga.notify(self.database, self.peers, order)
+            else:
+                log.info("re-driving order %s (pending since %s)", order.id, order.created_at)
+                order = saga.resume(self.database, self.peers, order)
+        finally:
+            saga.give_back(self.database, claim, order)
+        return True

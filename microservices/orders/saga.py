@@ -13,6 +13,12 @@ the re-driver (redrive.py) does for an order a failure left pending, until it
 is final and notified. The guarantee: no order is lost, none stays pending
 once its dependencies answer again, stock is never sold twice or lost, and
 nothing is captured for a rejected order.
+
+One saga at a time works on an order: the saga that places it holds a claim
+from the insert (shop/services/order_claims.py), the re-driver takes one before
+resuming it, and each gives it back when it stops. The final write is
+conditional (pending -> final once); a saga that finds the order already final
+goes on with that outcome and never tells the customer another.
 """
 
 from __future__ import annotations
@@ -25,28 +31,45 @@ from shop.domain.orders import Order, RejectReason, price_order
 from shop.persistence.database import Database
 from shop.problems import Problem
 from shop.schemas import OrderIn
-from shop.services import idempotency, orders
+from shop.services import idempotency, order_claims, orders
 from shop.services.idempotency import RequestKey
+from shop.services.order_claims import Claim
 
 log = logging.getLogger("orders.saga")
 
 
 def place(
-    database: Database, peers: Peers, request: OrderIn, key: RequestKey | None = None
+    database: Database,
+    peers: Peers,
+    request: OrderIn,
+    lease: float,
+    key: RequestKey | None = None,
 ) -> Order:
     """Steps 1-6 for a new order; answers the order, final unless a failure left it pending.
 
+    The saga holds the order (a claim of `lease` seconds) from its insert until it stops.
     An Idempotency-Key is written with the pending order, before any call that changes
-    state, and deleted with it if inventory never saw the order."""
+    state, and deleted with it if inventory never saw the order.
+    """
     requested = request.requested()
     try:
         products = peers.products([sku for sku, _ in requested])
     except UpstreamError as error:
         raise unavailable(error) from None
     order = price_order(request.email, request.payment_token, requested, products)
+    claim = Claim.new(order.id, lease)
     with database.writing() as session:
-        orders.add(session, order)
+        orders.add(session, order, claim.until)
         idempotency.remember(session, key, order.id)
+    outcome = order
+    try:
+        outcome = _first_run(database, peers, order, key)
+    finally:
+        give_back(database, claim, outcome)
+    return outcome
+
+
+def _first_run(database: Database, peers: Peers, order: Order, key: RequestKey | None) -> Order:
     try:
         reservation = peers.reserve(order)
     except NotSent as error:
@@ -60,8 +83,16 @@ def place(
     return advance(database, peers, order, reservation, first_attempt=True)
 
 
+def give_back(database: Database, claim: Claim, order: Order) -> None:
+    """The saga stops: free the order for the re-driver if work is left (a notified
+    order's claim ended with its notification)."""
+    if not order.notified:
+        with database.writing() as session:
+            order_claims.give_back(session, claim)
+
+
 def resume(database: Database, peers: Peers, order: Order) -> Order:
-    """Steps 3-6 again for an order left pending (the re-driver calls this)."""
+    """Steps 3-6 again for an order left pending (the re-driver calls this, holding it)."""
     try:
         reservation = peers.reserve(order)
     except UpstreamError as error:
@@ -91,9 +122,15 @@ def advance(
         log.error("order %s stays pending, %s refused: %s", order.id, problem.type.slug, problem)
         return order
     with database.writing() as session:
-        orders.save(session, order)
-    notify(database, peers, order)
-    return order
+        stored = orders.save(session, order)
+    if stored.status is not order.status or stored.reason != order.reason:
+        # Only when a claim outlived its lease: two sagas ran, the other one finished first.
+        log.error(
+            "order %s was made %s (%s) by another saga, not %s (%s): keeping that",
+            order.id, stored.status, stored.reason, order.status, order.reason,
+        )  # fmt: skip
+    notify(database, peers, stored)
+    return stored
 
 
 def _payment_outcome(peers: Peers, order: Order, first_attempt: bool) -> str:
@@ -126,6 +163,5 @@ def notify(database: Database, peers: Peers, order: Order) -> None:
     except UpstreamError as error:
         log.warning("order %s not notified yet: %s", order.id, error)
         return
-    order.notified = True
     with database.writing() as session:
-        orders.save(session, order)
+        orders.mark_notified(session, order)

@@ -45,10 +45,14 @@ class InventoryStore:
                 .values(available=level.available, reserved=level.reserved, sold=level.sold)
             )
 
-    def reservation(self, order_id: str) -> Reservation | None:
-        rows = self.session.execute(
-            select(reservations).where(reservations.c.order_id == order_id)
-        ).all()
+    def reservation(self, order_id: str, for_update: bool = False) -> Reservation | None:
+        """The order's reservation; `for_update` locks its rows (in sku order) until commit."""
+        query = (
+            select(reservations)
+            .where(reservations.c.order_id == order_id)
+            .order_by(reservations.c.sku)
+        )
+        rows = self.session.execute(query.with_for_update() if for_update else query).all()
         if not rows:
             return None
         return Reservation(

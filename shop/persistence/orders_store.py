@@ -16,7 +16,7 @@ class OrderStore:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add(self, order: Order) -> None:
+    def add(self, order: Order, claimed_until: datetime | None = None) -> None:
         self.session.execute(
             insert(order_rows).values(
                 id=order.id,
@@ -29,6 +29,7 @@ class OrderStore:
                 notified=order.notified,
                 created_at=order.created_at,
                 updated_at=order.updated_at,
+                claimed_until=claimed_until,
             )
         )
         self.session.execute(
@@ -67,10 +68,12 @@ class OrderStore:
         ).all()
         return self._load(rows)
 
-    def save_status(self, order: Order) -> None:
-        self.session.execute(
+    def finish(self, order: Order) -> bool:
+        """pending -> the order's final status, only if still pending: True if this call did it."""
+        result = self.session.execute(
             update(order_rows)
             .where(order_rows.c.id == order.id)
+            .where(order_rows.c.status == str(OrderStatus.PENDING))
             .values(
                 status=str(order.status),
                 reason=order.reason,
@@ -78,20 +81,20 @@ class OrderStore:
                 updated_at=order.updated_at,
             )
         )
+        return result.rowcount == 1
+
+    def mark_notified(self, order_id: str) -> None:
+        """The customer was told: nothing is left to do for the order, so its claim ends too."""
+        self.session.execute(
+            update(order_rows)
+            .where(order_rows.c.id == order_id)
+            .where(order_rows.c.status != str(OrderStatus.PENDING))
+            .values(notified=True, claimed_until=None)
+        )
 
     def delete(self, order_id: str) -> None:
         self.session.execute(delete(order_lines).where(order_lines.c.order_id == order_id))
         self.session.execute(delete(order_rows).where(order_rows.c.id == order_id))
-
-    def final_unnotified(self, limit: int = 100) -> list[Order]:
-        rows = self.session.execute(
-            select(order_rows)
-            .where(order_rows.c.status != str(OrderStatus.PENDING))
-            .where(order_rows.c.notified.is_(False))
-            .order_by(order_rows.c.updated_at)
-            .limit(limit)
-        ).all()
-        return self._load(rows)
 
     def _load(self, rows) -> list[Order]:
         if not rows:

@@ -93,6 +93,9 @@ order_rows = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     # The customer has been told of the final status (a stage re-notifies until then).
     Column("notified", Boolean, nullable=False, default=False, server_default=false()),
+    # A saga working on the order holds it until then (a lease, no open transaction);
+    # the exact moment is also its holder's token. NULL: nobody works on it.
+    Column("claimed_until", DateTime(timezone=True)),
 )
 
 # What a final order still owes (one row per step: "stock" settled, "customer" told),

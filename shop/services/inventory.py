@@ -51,9 +51,15 @@ def reserve(session: Session, order_id: str, lines: dict[str, int]) -> Reservati
     if existing is not None:
         return existing
     reservation = rules.reserve_all(order_id, levels, lines)
-    if reservation.status is ReservationStatus.HELD:
-        store.save_levels(levels[sku] for sku in lines)
-    store.add_reservation(reservation)
+    try:
+        with session.begin_nested():
+            if reservation.status is ReservationStatus.HELD:
+                store.save_levels(levels[sku] for sku in lines)
+            store.add_reservation(reservation)
+    except IntegrityError:
+        # Only possible when no stock row was locked (no line's sku is kept): a concurrent
+        # call for the same order recorded its (rejected) reservation first.
+        return store.reservation(order_id) or reservation
     return reservation
 
 
@@ -68,8 +74,11 @@ def commit(session: Session, order_id: str) -> Reservation | None:
 
 
 def _settle(session: Session, order_id: str, rule) -> Reservation | None:
+    # Lock before deciding: the reservation rows first (a concurrent settle of the same
+    # order waits here, then reads the status the first one wrote), then its stock rows
+    # in sku order. reserve() never waits on reservation locks, so no cycle.
     store = InventoryStore(session)
-    reservation = store.reservation(order_id)
+    reservation = store.reservation(order_id, for_update=True)
     if reservation is None:
         return None
     levels = store.levels_for_update(reservation.lines)

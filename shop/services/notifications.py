@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shop.domain.notifications import Notification, message_for
@@ -20,7 +21,13 @@ def notify(session: Session, order: Order) -> Notification:
     if existing is not None:
         return existing
     notification = Notification("msg_" + secrets.token_urlsafe(12), message, datetime.now(UTC))
-    store.add(notification)
+    try:
+        with session.begin_nested():
+            store.add(notification)
+    except IntegrityError:  # a concurrent call for the same order and outcome recorded it first
+        found = store.find(order.id, message.kind)
+        assert found is not None
+        return found
     return notification
 
 

@@ -11,8 +11,9 @@ from shop.persistence.orders_store import OrderStore
 from shop.services.errors import NotFound
 
 
-def add(session: Session, order: Order) -> Order:
-    OrderStore(session).add(order)
+def add(session: Session, order: Order, claimed_until: datetime | None = None) -> Order:
+    """Insert a new order; `claimed_until`: its first saga holds it until then (order_claims)."""
+    OrderStore(session).add(order, claimed_until)
     return order
 
 
@@ -24,7 +25,24 @@ def get(session: Session, order_id: str, for_update: bool = False) -> Order:
 
 
 def save(session: Session, order: Order) -> Order:
-    OrderStore(session).save_status(order)
+    """Write the order's final status: pending -> final once (a conditional UPDATE).
+
+    Answers the stored order: `order` if this call made it final, else the state another
+    writer (a second saga, a replica) made final first. The caller goes on with that
+    answer, never with its own outcome, so a customer is never told two stories.
+    """
+    if not order.status.is_final:
+        raise ValueError(f"order {order.id} is {order.status}: only a final status is saved")
+    store = OrderStore(session)
+    if store.finish(order):
+        return order
+    return get(session, order.id)
+
+
+def mark_notified(session: Session, order: Order) -> Order:
+    """The customer was told of the order's final status; its saga has nothing left to do."""
+    OrderStore(session).mark_notified(order.id)
+    order.notified = True
     return order
 
 
@@ -40,8 +58,3 @@ def delete(session: Session, order_id: str) -> None:
 def stuck(session: Session, older_than: datetime, limit: int = 100) -> list[Order]:
     """Pending orders older than `older_than`: a saga that stopped half way."""
     return OrderStore(session).pending_before(older_than, limit)
-
-
-def unnotified(session: Session, limit: int = 100) -> list[Order]:
-    """Final orders whose customer has not been told yet."""
-    return OrderStore(session).final_unnotified(limit)

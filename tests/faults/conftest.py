@@ -1,7 +1,8 @@
 """The fault suite's stages: the microservices stage started for real, with faults injected.
 
-Each stage runs on free ports and fresh SQLite files in a temporary folder, with all its
-output in one log file (`Stage.log`). The orders service re-drives stuck sagas fast
+Each stage runs on free ports, on fresh SQLite files in a temporary folder or on fresh
+PostgreSQL databases (one per service, dropped after), with all its output in one log
+file (`Stage.log`). The orders service re-drives stuck sagas fast
 (every 0.3 s, for orders pending longer than 1 s) so a test sees the recovery in seconds.
 Faults are injected by environment (slow payments, short timeouts) or by killing one
 process and starting it again (`Stage.down`).
@@ -9,6 +10,7 @@ process and starting it again (`Stage.down`).
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from collections.abc import Iterator, Mapping
@@ -20,16 +22,24 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from stages.definitions import StageOptions
-from stages.launcher import FileSink, free_port
+from shop.persistence.database import Database
+from stages.definitions import SERVICES, StageOptions
+from stages.launcher import FileSink, Launcher, ProcessSpec, free_port
 from stages.running import RunningStage, running_stage
 from tests.support.client import FINAL, ShopClient
+from tests.support.postgres import fresh_databases
 
 T = TypeVar("T")
 
 ADMIN_TOKEN = "fault-suite-admin-token"
 # Read by the orders service (ServiceSettings): the re-driver's pace.
 FAST_REDRIVE = {"REDRIVE_INTERVAL": "0.3", "REDRIVE_AFTER": "1"}
+# The databases a stage fixture runs on, as its `params` (the fixture's request.param).
+# Every stage start on PostgreSQL costs 20-40 s on a busy machine, so by default the tests
+# about concurrency run on both databases and the others on SQLite; FAULT_DATABASES=all
+# (`make test-faults-all`) runs every test on both.
+DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+DEFAULT_DATABASES = DATABASES if os.environ.get("FAULT_DATABASES") == "all" else ["sqlite"]
 
 
 @dataclass
@@ -47,9 +57,32 @@ class Stage:
                 return spec.url
         raise KeyError(process)
 
+    def database(self, process: str) -> Database:
+        """One service's own database (close it with dispose())."""
+        for spec in self.running.plan.processes:
+            if spec.name == process:
+                return Database(spec.env["DATABASE_URL"])
+        raise KeyError(process)
+
     def internal(self, process: str) -> httpx.Client:
         """A plain HTTP client for one service's own URL (its /internal endpoints)."""
         return httpx.Client(base_url=self.url(process), timeout=30.0)
+
+    @contextmanager
+    def replica(self, process: str) -> Iterator[str]:
+        """A second instance of one service inside the block (same settings and database, its
+        own port), as a second pod of its Deployment; it logs as `<process>-2`."""
+        spec = next(s for s in self.running.plan.processes if s.name == process)
+        port = free_port()
+        argv = list(spec.argv)
+        argv[argv.index("--port") + 1] = str(port)
+        twin = ProcessSpec(f"{process}-2", argv, port, dict(spec.env), spec.ready_path)
+        sink = FileSink(self.log)
+        try:
+            with Launcher([twin], sink=sink):
+                yield twin.url
+        finally:
+            sink.close()
 
     def kill(self, process: str) -> None:
         self.running.launcher.kill(process)
@@ -117,29 +150,46 @@ class Stage:
 
 
 @contextmanager
+def service_databases(database: str) -> Iterator[dict[str, str]]:
+    """Per-service database URLs: none for "sqlite" (files in the stage's data folder),
+    else a fresh PostgreSQL database per service."""
+    if database == "sqlite":
+        yield {}
+        return
+    with fresh_databases(*SERVICES) as urls:
+        yield urls
+
+
+@contextmanager
 def microservices_stage(
-    data_dir: Path, process_env: Mapping[str, Mapping[str, str]] | None = None
+    data_dir: Path,
+    process_env: Mapping[str, Mapping[str, str]] | None = None,
+    database: str = "sqlite",
 ) -> Iterator[Stage]:
-    """The microservices stage with a fast re-driver, plus `process_env` per process."""
+    """The microservices stage with a fast re-driver, plus `process_env` per process,
+    on `database` ("sqlite" or "postgresql")."""
     process_env = dict(process_env or {})
     process_env["orders"] = {**FAST_REDRIVE, **process_env.get("orders", {})}
-    options = StageOptions(
-        port=free_port(),
-        data_dir=data_dir,
-        env={"ADMIN_TOKEN": ADMIN_TOKEN},
-        process_env=process_env,
-    )
     log = data_dir / "stage.log"
-    with running_stage("microservices", options, sink=FileSink(log)) as running:
-        shop = ShopClient(running.url, ADMIN_TOKEN)
-        try:
-            yield Stage(running, shop, log)
-        finally:
-            shop.close()
+    with service_databases(database) as urls:
+        options = StageOptions(
+            port=free_port(),
+            data_dir=data_dir,
+            database_urls=urls,
+            env={"ADMIN_TOKEN": ADMIN_TOKEN},
+            process_env=process_env,
+        )
+        with running_stage("microservices", options, sink=FileSink(log)) as running:
+            shop = ShopClient(running.url, ADMIN_TOKEN)
+            try:
+                yield Stage(running, shop, log)
+            finally:
+                shop.close()
 
 
-@pytest.fixture(scope="module")
-def stage(tmp_path_factory) -> Iterator[Stage]:
+@pytest.fixture(scope="module", params=DEFAULT_DATABASES)
+def stage(request, tmp_path_factory) -> Iterator[Stage]:
     """A stage without injected faults, shared by a module's tests (each kills what it needs)."""
-    with microservices_stage(tmp_path_factory.mktemp("microservices-faults")) as running:
+    data_dir = tmp_path_factory.mktemp(f"microservices-faults-{request.param}")
+    with microservices_stage(data_dir, database=request.param) as running:
         yield running

@@ -15,14 +15,24 @@ see each other's orders. Stages whose settings differ are started separately.
 from __future__ import annotations
 
 import secrets
+import signal
+import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
 from shop.domain.orders import new_order_id
+from shop.persistence.inventory_store import InventoryStore
 from shop.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPES
-from tests.faults.conftest import ADMIN_TOKEN, Stage, microservices_stage
+from tests.faults.conftest import (
+    ADMIN_TOKEN,
+    DATABASES,
+    DEFAULT_DATABASES,
+    Stage,
+    microservices_stage,
+)
 from tests.support.client import FINAL, ShopClient, new_email
 from tests.support.waiting import eventually
 
@@ -110,11 +120,12 @@ def test_payments_down_rejects_the_order_and_releases_its_stock(stage: Stage):
 # --- 2. payments slower than its timeout -----------------------------------------------------
 
 
-@pytest.fixture(scope="class")
-def slow_payments_stage(tmp_path_factory):
+@pytest.fixture(scope="class", params=DEFAULT_DATABASES)
+def slow_payments_stage(request, tmp_path_factory):
     """Every charge takes 2.5 s; orders gives up on a charge after 0.8 s."""
     env = {"payments": {"PAYMENT_LATENCY_MS": "2500"}, "orders": {"PAYMENT_TIMEOUT": "0.8"}}
-    with microservices_stage(tmp_path_factory.mktemp("slow-payments"), env) as running:
+    data_dir = tmp_path_factory.mktemp(f"slow-payments-{request.param}")
+    with microservices_stage(data_dir, env, request.param) as running:
         yield running
 
 
@@ -253,11 +264,12 @@ def test_retried_charge_charges_once(stage: Stage):
 # --- 5. a crash in the middle of a charge ----------------------------------------------------
 
 
-@pytest.fixture(scope="class")
-def crashing_payments_stage(tmp_path_factory):
+@pytest.fixture(scope="class", params=DEFAULT_DATABASES)
+def crashing_payments_stage(request, tmp_path_factory):
     """Every charge takes 1.5 s, within orders' charge timeout (5 s): time to crash it."""
     env = {"payments": {"PAYMENT_LATENCY_MS": "1500"}, "orders": {"PAYMENT_TIMEOUT": "5"}}
-    with microservices_stage(tmp_path_factory.mktemp("crashing-payments"), env) as running:
+    data_dir = tmp_path_factory.mktemp(f"crashing-payments-{request.param}")
+    with microservices_stage(data_dir, env, request.param) as running:
         yield running
 
 
@@ -377,3 +389,126 @@ def test_gateway_passes_the_request_id_to_every_service(stage: Stage):
     eventually(logged_by, timeout=5.0)
     stage.assert_stock_conserved(sku, start)
     stage.assert_final(order["id"])
+
+
+# --- 8. payments paused while many orders are in flight (issue 8) ---------------------------
+
+PAUSE_SECONDS = 5.0
+IN_FLIGHT = 30
+
+
+@pytest.fixture(scope="class", params=DATABASES)  # always both: it is about concurrency
+def flaky_payments_stage(request, tmp_path_factory):
+    """A provider that fails 30% of charges and takes 200 ms for each."""
+    env = {"payments": {"PAYMENT_FAILURE_RATE": "0.3", "PAYMENT_LATENCY_MS": "200"}}
+    data_dir = tmp_path_factory.mktemp(f"flaky-payments-{request.param}")
+    with microservices_stage(data_dir, env, request.param) as running:
+        yield running
+
+
+def reservation_statuses(stage: Stage, order_ids: list[str]) -> dict[str, str]:
+    """Each order's reservation status, read from inventory's own database."""
+    database = stage.database("inventory")
+    try:
+        with database.reading() as session:
+            store = InventoryStore(session)
+            found = {order_id: store.reservation(order_id) for order_id in order_ids}
+    finally:
+        database.dispose()
+    return {order_id: str(r.status) if r else "none" for order_id, r in found.items()}
+
+
+# What an order's outcome must have done to its reservation: its stock moved once, this way.
+RESERVATION_OF = {
+    ("confirmed", None): "committed",
+    ("rejected", "out_of_stock"): "rejected",
+    ("rejected", "payment_declined"): "released",
+    ("rejected", "payment_failed"): "released",
+}
+
+
+class TestPaymentsPausedWithOrdersInFlight:
+    def test_every_order_settles_once(self, flaky_payments_stage):
+        """Payments frozen (SIGSTOP) for 5 s while 30 orders are placed, two orders replicas:
+        POSTs outlive the re-drive threshold, so the live sagas and both replicas'
+        re-drivers meet on the same orders."""
+        stage = flaky_payments_stage
+        with stage.replica("orders"):
+            self.place_pause_and_check(stage)
+
+    def place_pause_and_check(self, stage: Stage) -> None:
+        shop, start = stage.shop, 14
+        skus = [shop.new_product(stock=start) for _ in range(3)]
+        email = new_email()
+        wanted = [
+            (
+                [(skus[n % 3], 1 + n % 2), (skus[(n + 1) % 3], 1)],
+                "tok_decline" if n % 7 == 3 else "tok_visa",
+            )
+            for n in range(IN_FLIGHT)
+        ]
+
+        customer = ShopClient(stage.running.url, ADMIN_TOKEN)
+        try:
+            with ThreadPoolExecutor(max_workers=10) as pool:
+                placing = [
+                    pool.submit(customer.place, email, lines, token) for lines, token in wanted
+                ]
+                eventually(lambda: pending_charge_seen(stage, email), interval=0.02)
+                stage.running.launcher.send_signal("payments", signal.SIGSTOP)
+                try:
+                    time.sleep(PAUSE_SECONDS)
+                finally:
+                    stage.running.launcher.send_signal("payments", signal.SIGCONT)
+                answers = [future.result(timeout=60) for future in placing]
+        finally:
+            customer.close()
+        assert all(a.status_code == 202 for a in answers), [a.text for a in answers]
+        placed = {a.json()["id"]: lines for a, (lines, _) in zip(answers, wanted, strict=True)}
+
+        final = {
+            order_id: shop.wait_final(order_id, timeout=REDRIVE_SECONDS) for order_id in placed
+        }
+
+        # Per order: its stock moved once, as its outcome says; nothing captured unless confirmed.
+        reservations = reservation_statuses(stage, list(placed))
+        for order_id, order in final.items():
+            outcome = (order["status"], order["reason"])
+            assert reservations[order_id] == RESERVATION_OF[outcome], (order_id, outcome)
+            captured = [c for c in shop.payments_of(order_id) if c["status"] == "captured"]
+            assert len(captured) == (order["status"] == "confirmed"), (outcome, captured)
+
+        # Per sku: what is sold is exactly what the confirmed orders bought.
+        sold = Counter()
+        for order_id, lines in placed.items():
+            if final[order_id]["status"] == "confirmed":
+                sold.update(dict(lines))
+        for sku in skus:
+            expected = {
+                "sku": sku,
+                "available": start - sold[sku],
+                "reserved": 0,
+                "sold": sold[sku],
+            }
+            assert shop.stock(sku) == expected
+
+        # Exactly one message per order, telling its final outcome.
+        def one_message_each() -> None:
+            kinds = Counter((m["order_id"], m["kind"]) for m in shop.notifications_of(email))
+            told = {(order_id, f"order_{o['status']}"): 1 for order_id, o in final.items()}
+            assert kinds == told, kinds - Counter(told) or Counter(told) - kinds
+
+        eventually(one_message_each, timeout=REDRIVE_SECONDS)
+        orders_lines = stage.log_lines("orders") + stage.log_lines("orders-2")
+        refusals = [line for line in orders_lines if " refused: " in line]
+        assert not refusals, refusals[:5]
+        errors = [line for line in orders_lines if "answered 500" in line]
+        assert not errors, errors[:5]
+
+
+def pending_charge_seen(stage: Stage, email: str) -> None:
+    """Some order of the customer has reached payments (its charge is open)."""
+    for order in stage.shop.orders_of(email):
+        if stage.shop.payments_of(order["id"]):
+            return
+    raise AssertionError(f"no charge opened yet for {email}")

@@ -8,8 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "orders_0005"
-# re-pointed to orders_0004 at merge
-down_revision = "orders_0003"
+down_revision = "orders_0004"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,50 @@
+"""One saga at a time per order: claims with a lease, taken without a long transaction.
+
+The orders table keeps, per order, until when a saga holds it (`claimed_until`). The
+saga that places an order holds it from the insert; a re-driver (any replica) takes
+an order only when nobody holds it, with one conditional UPDATE, and gives it back
+when done. The lease outlives the saga's longest possible run, so a holder that
+crashed frees its orders when the lease ends. No transaction stays open while the
+holder calls other services: taking and giving back are short transactions of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from shop.domain.orders import Order
+from shop.persistence.order_claims_store import OrderClaimStore
+from shop.services import orders
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A lease on one order. Its exact end is also its token: giving back a claim
+    that expired and was taken by another saga leaves that saga's claim alone."""
+
+    order_id: str
+    until: datetime
+
+    @classmethod
+    def new(cls, order_id: str, lease_seconds: float) -> Claim:
+        return cls(order_id, datetime.now(UTC) + timedelta(seconds=lease_seconds))
+
+
+def take(session: Session, claim: Claim) -> Order | None:
+    """The order, now held by `claim`; None if another saga holds it or nothing is left to do."""
+    if not OrderClaimStore(session).take(claim.order_id, claim.until, datetime.now(UTC)):
+        return None
+    return orders.get(session, claim.order_id)
+
+
+def give_back(session: Session, claim: Claim) -> None:
+    OrderClaimStore(session).give_back(claim.order_id, claim.until)
+
+
+def due(session: Session, pending_before: datetime, limit: int = 100) -> list[str]:
+    """Ids of orders nobody holds with work left: pending since before `pending_before`
+    (a saga stopped half way), or final and the customer not told yet."""
+    return OrderClaimStore(session).due(pending_before, datetime.now(UTC), limit)
