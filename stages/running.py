@@ -12,7 +12,7 @@ from stages.launcher import Launcher, Sink, run_step
 
 def plan(stage: str, options: StageOptions) -> StagePlan:
     try:
-        return STAGES[stage](options)
+        return STAGES[stage](options.in_stage_folder(stage))
     except KeyError:
         raise SystemExit(f"unknown stage {stage!r}; choose one of: {', '.join(STAGES)}") from None
 
@@ -32,7 +32,9 @@ def running_stage(
     stage: str, options: StageOptions, sink: Sink | None = None, seed: bool = True
 ) -> Iterator[RunningStage]:
     """The stage, migrated, started, ready and (by default) seeded; stopped on exit."""
+    options = options.in_stage_folder(stage)
     stage_plan = plan(stage, options)
+    assert options.data_dir is not None
     options.data_dir.mkdir(parents=True, exist_ok=True)
     for step in stage_plan.prepare:
         run_step(step)
