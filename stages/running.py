@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from stages.definitions import STAGES, StageOptions, StagePlan
+from stages.definitions import DATABASES, STAGES, StageOptions, StagePlan
 from stages.launcher import Launcher, Sink, run_step
 
 
@@ -34,8 +34,8 @@ def running_stage(
     """The stage, migrated, started, ready and (by default) seeded; stopped on exit."""
     options = options.in_stage_folder(stage)
     stage_plan = plan(stage, options)
-    assert options.data_dir is not None
-    options.data_dir.mkdir(parents=True, exist_ok=True)
+    if options.data_dir and any(d not in options.database_urls for d in DATABASES[stage]):
+        options.data_dir.mkdir(parents=True, exist_ok=True)  # for the SQLite files
     for step in stage_plan.prepare:
         run_step(step)
     with Launcher(stage_plan.processes, sink=sink) as launcher:
