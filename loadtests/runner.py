@@ -145,7 +145,8 @@ def ensure_catalog(url: str, admin_token: str | None) -> None:
             return
         if not admin_token:
             raise LaunchError(
-                f"{url} lacks {len(missing)} of the seeded products; give --admin-token to add them"
+                f"{url} lacks {len(missing)} of the seeded products; give the stage's admin "
+                "token to add them (make load ... ADMIN_TOKEN=..., or --admin-token)"
             )
         headers = {"Authorization": f"Bearer {admin_token}"}
         for product, stock in missing:
