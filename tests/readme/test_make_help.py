@@ -20,3 +20,15 @@ def test_make_help_fills_in_values_and_aligns_the_descriptions():
     columns = {len(m[1]) + len(m[2]) for m in targets if m}
     assert len(columns) == 1, done.stdout  # every description starts in the same column
     assert {"reset", "test-readme"} <= {m[1] for m in targets if m}
+
+
+def test_make_load_passes_the_admin_token_to_the_runner():
+    done = subprocess.run(
+        ["make", "-n", "load", "URL=http://shop.example", "ADMIN_TOKEN=s3cret-token"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    command = " ".join(done.stdout.replace("\\\n", " ").split())
+    assert '--url http://shop.example --admin-token "s3cret-token"' in command, done.stdout
