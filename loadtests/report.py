@@ -115,21 +115,22 @@ def terminal_table(results: list[StageResult]) -> str:
 # --- the page ------------------------------------------------------------------------------
 
 
-def _offered_requests(results: list[StageResult]) -> Series | None:
-    """The offered load in requests/s (users x rate x entries per task), from the first
-    stage that ran to the end with fixed pacing; None when users think freely."""
+def _offered_requests(results: list[StageResult]) -> tuple[Series | None, float]:
+    """The offered load in requests/s (users x rate x entries per task) and its rate, from
+    the first stage that ran to the end with fixed pacing; None when users think freely."""
     per_task = entries_per_task()
     for r in results:
         offered = offered_rate(r)
         if offered and not judge(r).is_broken:
-            return Series([(t, None if v is None else v * per_task) for t, v in offered.points])
-    return None
+            points = [(t, None if v is None else v * per_task) for t, v in offered.points]
+            return Series(points), float(r.run["rate"])
+    return None, 0.0
 
 
 def _charts(results: list[StageResult], colors: dict[str, str]) -> tuple[list[str], dict]:
     """The charts' SVG and, for the hover read-out, their data."""
     broken = frozenset(r.stage for r in results if judge(r).is_broken)
-    offered = _offered_requests(results)
+    offered, rate = _offered_requests(results)
     x_max = max(
         (p[0] for r in results for s in r.history.values() for c in s.values() for p in c.points),
         default=1.0,
@@ -164,7 +165,7 @@ def _charts(results: list[StageResult], colors: dict[str, str]) -> tuple[list[st
             f"chart-{chart_id}", title, series, colors, x_max, step, reference, broken
         )
         note = (
-            f'<p class="note">Dashed grey: the offered load, users x {results[0].run["rate"]:g} '
+            f'<p class="note">Dashed grey: the offered load, users x {rate:g} '
             f"tasks/s x {entries_per_task():g} requests per task (an order's status polls not "
             "counted). A stage below it did not keep up.</p>"
             if reference
