@@ -13,16 +13,17 @@ STAGE   ?= monolith
 SHAPE   ?= step
 PROFILE ?= short
 PACING  ?= fixed
-RATE    ?= 3
+RATE    ?= 10
 URL       ?=
 NAMESPACE ?=
 URLS       ?=
 NAMESPACES ?=
 
-.PHONY: help install demo test test-unit test-contract test-faults-all lint format openapi run-monolith run-microservices run-functions bench clean demo-orders load compare test-load
+.PHONY: help install demo test test-unit test-contract test-faults-all lint format openapi run-monolith run-microservices run-functions bench clean reset demo-orders load compare test-load test-readme
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/[$$](PORT)/$(PORT)/g' \
+	  | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,13 +45,15 @@ demo: $(STAMP)  ## every stage started here in turn, the same short load on each
 demo-orders: $(STAMP)  ## start the monolith, seed it, place three orders, print what happened, stop
 	$(PY) -m stages.demo
 
-load: $(STAMP)  ## Locust against one stage: STAGE= SHAPE= [PROFILE= PACING= RATE= URL= NAMESPACE=]
+load: $(STAMP)  ## Locust against one stage: STAGE= SHAPE= [PROFILE= PACING= RATE= URL= ADMIN_TOKEN= NAMESPACE=]
 	$(PY) -m loadtests run $(STAGE) --shape $(SHAPE) --profile $(PROFILE) --pacing $(PACING) \
-	  --rate $(RATE) $(if $(URL),--url $(URL)) $(if $(NAMESPACE),--namespace $(NAMESPACE))
+	  --rate $(RATE) $(if $(URL),--url $(URL)) $(if $(NAMESPACE),--namespace $(NAMESPACE)) \
+	  $(if $(ADMIN_TOKEN),--admin-token "$(ADMIN_TOKEN)")
 
 compare: $(STAMP)  ## the same load against every stage, one report: SHAPE= [URLS="stage=url ..." ...]
 	$(PY) -m loadtests compare --shape $(SHAPE) --profile $(PROFILE) --pacing $(PACING) \
-	  --rate $(RATE) $(foreach u,$(URLS),--url $(u)) $(foreach n,$(NAMESPACES),--namespace $(n))
+	  --rate $(RATE) $(foreach u,$(URLS),--url $(u)) $(foreach n,$(NAMESPACES),--namespace $(n)) \
+	  $(if $(ADMIN_TOKEN),--admin-token "$(ADMIN_TOKEN)")
 
 test: $(STAMP) $(CHROMIUM)  ## lint, then every test (unit, contract on SQLite and PostgreSQL, integration)
 	$(VENV)/bin/ruff check .
@@ -69,6 +72,9 @@ test-faults-all: $(STAMP)  ## the microservices fault suite, every test on SQLit
 test-load: $(STAMP) $(CHROMIUM)  ## only the load test tests (a short Locust run, sampler, report)
 	$(VENV)/bin/pytest tests/loadtests
 
+test-readme: $(STAMP)  ## only the README's curl examples, run against every stage
+	$(VENV)/bin/pytest tests/readme
+
 lint: $(STAMP)  ## ruff check and format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -80,7 +86,7 @@ format: $(STAMP)  ## apply ruff's fixes and formatting
 openapi: $(STAMP)  ## regenerate shop/openapi.json from the shared schemas
 	$(PY) -m shop.openapi > shop/openapi.json
 
-run-monolith: $(STAMP)  ## run the monolith on http://127.0.0.1:$(PORT) until Ctrl-C
+run-monolith: $(STAMP)  ## run the monolith on http://127.0.0.1:$(PORT) until Ctrl-C (data in data/monolith/)
 	$(PY) -m stages run monolith --port $(PORT)
 
 run-microservices: $(STAMP)  ## run the gateway on http://127.0.0.1:$(PORT) and the five services
@@ -92,6 +98,9 @@ run-functions: $(STAMP)  ## run the gateway on http://127.0.0.1:$(PORT), the fun
 bench: $(STAMP)  ## req/s of GET /api/products/{sku} next to a trivial JSON endpoint (wrk)
 	@command -v wrk >/dev/null || apt-get install -y wrk || { echo "install wrk"; exit 1; }
 	$(PY) -m benchmarks.product_lookup
+
+reset:  ## delete every stage's local data (data/), keep .venv and reports/
+	rm -rf data
 
 clean:  ## remove the local data and the virtual environment
 	rm -rf data $(VENV) .pytest_cache .ruff_cache *.egg-info

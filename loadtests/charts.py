@@ -58,13 +58,18 @@ def line_chart(
     colors: dict[str, str],
     x_max: float,
     step: bool = False,
+    offered: Series | None = None,
+    muted: frozenset[str] = frozenset(),
 ) -> str:
     """An SVG chart of each stage's series over seconds since the test started.
 
     `step` draws each value until the next one (replica counts), instead of
-    joining points with straight lines.
+    joining points with straight lines. `offered`, if given, is drawn as a grey
+    dashed line (the load asked for); the stages in `muted` (broken runs) are
+    drawn dashed and faint, so they do not read as results.
     """
     values = [v for s in series.values() for v in s.values()]
+    values += offered.values() if offered else []
     y_max = nice_ceiling(max(values, default=0.0))
     x_max = max(x_max, 1.0)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -101,7 +106,12 @@ def line_chart(
         f'<text class="axis" x="{WIDTH - RIGHT}" y="{HEIGHT - 4}" text-anchor="end">'
         "seconds since the start</text>"
     )
+    if offered:
+        for run in _segments(offered.points):
+            steps = " L".join(f"{px(x):.1f},{py(y):.1f}" for x, y in run)
+            parts.append(f'<path class="offered" d="M{steps}"><title>offered</title></path>')
     for stage, data in series.items():
+        kind = "series broken" if stage in muted else "series"
         for run in _segments(data.points):
             coords: list[str] = []
             for i, (x, y) in enumerate(run):
@@ -111,7 +121,7 @@ def line_chart(
             if len(run) == 1:  # a lone point: a short dash, so that it shows
                 coords.append(f"{px(run[0][0]) + 2:.1f},{py(run[0][1]):.1f}")
             parts.append(
-                f'<polyline class="series" data-stage="{escape(stage)}" '
+                f'<polyline class="{kind}" data-stage="{escape(stage)}" '
                 f'stroke="{colors[stage]}" points="{" ".join(coords)}"/>'
             )
     parts.append(

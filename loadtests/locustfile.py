@@ -38,6 +38,7 @@ from locust import FastHttpUser, LoadTestShape, between, constant_throughput, ev
 from locust.env import Environment
 
 from loadtests import shapes
+from loadtests.traffic_mix import WEIGHTS
 
 FINAL = {"confirmed", "rejected"}
 ORDER_TIMEOUT = 30.0  # seconds an order may take to become final before it counts as failed
@@ -84,23 +85,23 @@ class Shopper(FastHttpUser):
     def wait_time(self) -> float:
         return self.pace(self)
 
-    @task(6)
+    @task(WEIGHTS["browse"])
     def browse(self) -> None:
         page = random.randint(1, 3)
         self.client.get(f"/api/products?page={page}&per_page=20", name="GET /api/products")
 
-    @task(3)
+    @task(WEIGHTS["search"])
     def search(self) -> None:
         word = random.choice(self.words)
         self.client.get(f"/api/products?q={word}", name="GET /api/products?q=")
 
-    @task(10)
+    @task(WEIGHTS["view_product"])
     def view_product(self) -> None:
         sku = random.choice(self.skus)
         self.client.get(f"/api/products/{sku}", name="GET /api/products/{sku}")
         self.client.get(f"/api/stock/{sku}", name="GET /api/stock/{sku}")
 
-    @task(1)
+    @task(WEIGHTS["place_order"])
     def place_order(self) -> None:
         """POST an order for one unit, then poll it until final; record the whole as one entry."""
         token = "tok_decline" if random.random() < DECLINED_SHARE else "tok_visa"

@@ -17,8 +17,11 @@ from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 
+from loadtests import summary
 from loadtests.charts import LEFT, PALETTE, RIGHT, WIDTH, line_chart
 from loadtests.results import AGGREGATED, ORDER_COMPLETION, Series, StageResult
+from loadtests.traffic_mix import entries_per_task
+from loadtests.verdict import judge, offered_rate
 
 REPORT_NAME = "report.html"
 
@@ -90,6 +93,7 @@ def formatted(value: float | None, digits: int) -> str:
 def terminal_table(results: list[StageResult]) -> str:
     """The side-by-side table as plain text, one column per stage."""
     rows = [["metric", *(r.stage for r in results)]]
+    rows.append(["status", *(judge(r).status for r in results)])
     rows += [
         [m.label, *(formatted(m.read(r), m.digits) for r in results)] for m in metrics_for(results)
     ]
@@ -102,6 +106,8 @@ def terminal_table(results: list[StageResult]) -> str:
         ).rstrip()
         for row in rows
     ]
+    lines += ["", "What this run shows:"]
+    lines += [f"  {'!! ' if line.level else ''}{line.text}" for line in summary.lines(results)]
     lines += [f"{r.stage}: {r.run['error']}" for r in results if r.run.get("error")]
     return "\n".join(lines)
 
@@ -109,8 +115,22 @@ def terminal_table(results: list[StageResult]) -> str:
 # --- the page ------------------------------------------------------------------------------
 
 
+def _offered_requests(results: list[StageResult]) -> tuple[Series | None, float]:
+    """The offered load in requests/s (users x rate x entries per task) and its rate, from
+    the first stage that ran to the end with fixed pacing; None when users think freely."""
+    per_task = entries_per_task()
+    for r in results:
+        offered = offered_rate(r)
+        if offered and not judge(r).is_broken:
+            points = [(t, None if v is None else v * per_task) for t, v in offered.points]
+            return Series(points), float(r.run["rate"])
+    return None, 0.0
+
+
 def _charts(results: list[StageResult], colors: dict[str, str]) -> tuple[list[str], dict]:
     """The charts' SVG and, for the hover read-out, their data."""
+    broken = frozenset(r.stage for r in results if judge(r).is_broken)
+    offered, rate = _offered_requests(results)
     x_max = max(
         (p[0] for r in results for s in r.history.values() for c in s.values() for p in c.points),
         default=1.0,
@@ -140,21 +160,45 @@ def _charts(results: list[StageResult], colors: dict[str, str]) -> tuple[list[st
         series = {r.stage: s for r in results if (s := pick(r)) is not None and s.points}
         if not series:
             continue
-        chart = line_chart(f"chart-{chart_id}", title, series, colors, x_max, step=step)
+        reference = offered if chart_id == "rps" else None
+        chart = line_chart(
+            f"chart-{chart_id}", title, series, colors, x_max, step, reference, broken
+        )
+        note = (
+            f'<p class="note">Dashed grey: the offered load, users x {rate:g} '
+            f"tasks/s x {entries_per_task():g} requests per task (an order's status polls not "
+            "counted). A stage below it did not keep up.</p>"
+            if reference
+            else ""
+        )
         svgs.append(
-            f'<section class="panel"><h2>{escape(title)}</h2><div class="readout"></div>'
+            f'<section class="panel"><h2>{escape(title)}</h2>{note}<div class="readout"></div>'
             f"{chart}</section>"
         )
         data[f"chart-{chart_id}"] = {st: s.points for st, s in series.items()}
     return svgs, data
 
 
+def _column(r: StageResult) -> str:
+    return ' class="broken"' if judge(r).is_broken else ""
+
+
 def _summary_table(results: list[StageResult]) -> str:
-    head = "".join(f'<th scope="col">{escape(r.stage)}</th>' for r in results)
-    body = []
+    head = "".join(
+        f'<th scope="col"{_column(r)}>{escape(r.stage)}'
+        + ('<br><span class="flag">BROKEN</span>' if judge(r).is_broken else "")
+        + "</th>"
+        for r in results
+    )
+    status = "".join(
+        f'<td data-stage="{escape(r.stage)}" data-status="{judge(r).status}"{_column(r)}>'
+        f"{judge(r).status}</td>"
+        for r in results
+    )
+    body = [f"<tr><th scope='row'>status</th>{status}</tr>"]
     for m in metrics_for(results):
         cells = "".join(
-            f'<td data-stage="{escape(r.stage)}" data-metric="{m.key}">'
+            f'<td data-stage="{escape(r.stage)}" data-metric="{m.key}"{_column(r)}>'
             f"{formatted(m.read(r), m.digits)}</td>"
             for r in results
         )
@@ -193,6 +237,30 @@ def _endpoint_table(results: list[StageResult]) -> str:
     )
 
 
+def _what_it_shows(results: list[StageResult]) -> str:
+    """The opening section: the summary's sentences, broken and suspect ones marked."""
+    items = "".join(
+        f'<li class="{line.level or "finding"}" data-stage="{escape(line.stage)}">'
+        f"{escape(line.text)}</li>"
+        for line in summary.lines(results)
+    )
+    return f'<section id="what-it-shows"><h2>What this run shows</h2><ul>{items}</ul></section>'
+
+
+def _not_measured(results: list[StageResult]) -> str:
+    """Say which stages have no replica counts and core-seconds, rather than an empty panel."""
+    local = [r.stage for r in results if not r.replica_samples]
+    if not local:
+        return ""
+    which = "any stage" if len(local) == len(results) else ", ".join(local)
+    return (
+        f'<p class="note" id="not-measured"><b>Not measured in this run:</b> replicas and '
+        f"core-seconds for {escape(which)}. These stages ran here as local processes, not on "
+        "Kubernetes, so there were no replicas to count; give a namespace "
+        "(<code>--namespace</code>) on a cluster to measure them.</p>"
+    )
+
+
 def _describe_run(results: list[StageResult]) -> str:
     run = next((r.run for r in results if r.run), {})
     pacing = run.get("pacing", "?")
@@ -223,6 +291,11 @@ svg.chart{display:block;max-width:100%;height:auto}
 .grid{stroke:#eee}.tick,.axis{font-size:11px;fill:#666}
 .series{fill:none;stroke-width:1.8}.series.hidden{display:none}.cursor{stroke:#999}
 .readout{font-size:12px;color:#444;min-height:1.4em}.note{color:#555;font-size:13px}
+.series.broken{stroke-dasharray:4 3;opacity:.45}.offered{fill:none;stroke:#777;
+stroke-width:1.5;stroke-dasharray:6 4}td.broken,th.broken{color:#999;background:#f4f4f4}
+.flag{color:#fff;background:#b00020;border-radius:3px;padding:0 5px;font-size:12px}
+#what-it-shows ul{padding-left:20px}#what-it-shows li.broken{color:#b00020;font-weight:600}
+#what-it-shows li.suspect{color:#8a5a00;font-weight:600}
 """
 
 # The page's script: the legend toggles a stage in every chart, a pointer over a chart
@@ -294,7 +367,7 @@ def render(results: list[StageResult], title: str = "threefold: the stages compa
     legend = "".join(
         f'<button type="button" data-stage="{escape(r.stage)}" aria-pressed="true">'
         f'<span class="swatch" style="background:{colors[r.stage]}"></span>'
-        f"{escape(r.stage)}</button>"
+        f"{escape(r.stage)}{' (BROKEN)' if judge(r).is_broken else ''}</button>"
         for r in results
     )
     errors = "".join(
@@ -320,8 +393,10 @@ def render(results: list[StageResult], title: str = "threefold: the stages compa
 <body>
 <h1>{escape(title)}</h1>
 <p class="note">{_describe_run(results)}.</p>
+{_what_it_shows(results)}
 {errors}
 {_summary_table(results)}
+{_not_measured(results)}
 <p class="note">Requests, failures and latency are Locust's Aggregated row: every entry,
 each order's completion included (one entry per order, beside its HTTP requests).
 Order completion is the time from POST /api/orders until GET /api/orders/{{id}} says the

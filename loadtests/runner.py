@@ -24,7 +24,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -100,21 +100,37 @@ def new_folder(root: Path = REPORTS) -> Path:
     return folder
 
 
+@dataclass(frozen=True)
+class LoadedStage:
+    """A stage under load: its URL, and how to ask which of its processes have exited
+    (a stage started here; a running stage's processes are not ours to watch)."""
+
+    url: str
+    exited: Callable[[], list[str]] = list
+
+
 @contextmanager
-def stage_url(target: Target, folder: Path) -> Iterator[str]:
-    """The stage's base URL while it runs: started locally on a fresh SQLite folder,
-    or the given URL (then its catalog is checked, and seeded if empty)."""
+def watched_stage(target: Target, folder: Path) -> Iterator[LoadedStage]:
+    """The stage while it runs: started locally on a fresh SQLite folder, or the given
+    URL (then its catalog is checked, and seeded if empty)."""
     if target.url:
         ensure_catalog(target.url.rstrip("/"), target.admin_token)
-        yield target.url.rstrip("/")
+        yield LoadedStage(target.url.rstrip("/"))
         return
     data = Path(tempfile.mkdtemp(prefix=f"threefold-load-{target.stage}-"))
     try:
         options = StageOptions(port=free_port(), data_dir=data)
         with running_stage(target.stage, options, sink=FileSink(folder / "stage.log")) as stage:
-            yield stage.url
+            yield LoadedStage(stage.url, stage.launcher.failed)
     finally:
         shutil.rmtree(data, ignore_errors=True)
+
+
+@contextmanager
+def stage_url(target: Target, folder: Path) -> Iterator[str]:
+    """The stage's base URL while it runs (see watched_stage)."""
+    with watched_stage(target, folder) as stage:
+        yield stage.url
 
 
 def ensure_catalog(url: str, admin_token: str | None) -> None:
@@ -129,7 +145,8 @@ def ensure_catalog(url: str, admin_token: str | None) -> None:
             return
         if not admin_token:
             raise LaunchError(
-                f"{url} lacks {len(missing)} of the seeded products; give --admin-token to add them"
+                f"{url} lacks {len(missing)} of the seeded products; give the stage's admin "
+                "token to add them (make load ... ADMIN_TOKEN=..., or --admin-token)"
             )
         headers = {"Authorization": f"Bearer {admin_token}"}
         for product, stock in missing:
@@ -176,8 +193,8 @@ def run_stage(
         "ended_at": None,
     }
     try:
-        with stage_url(target, folder) as url:
-            run["url"] = url
+        with watched_stage(target, folder) as stage:
+            url = run["url"] = stage.url
             sampling = _start_sampling(target, folder, kube_context, sample_every)
             run["started_at"] = time.time()
             try:
@@ -195,6 +212,9 @@ def run_stage(
                 if progress:
                     progress.end()
             run["locust_exit_code"] = code
+            # A process that died under load makes the numbers those of a broken stage
+            # (loadtests.verdict); asked before the stage is stopped.
+            run["exited_during_run"] = stage.exited()
             if code not in (0, FAILURES_EXIT_CODE):
                 run["error"] = f"Locust exited with {code}; see {folder / 'locust.log'}"
     except (LaunchError, httpx.HTTPError) as error:
@@ -247,6 +267,8 @@ def compare(
         started = time.monotonic()
         run = run_stage(target, settings, folder / target.stage, progress, number, kube_context)
         outcome = run.get("error") or "done"
+        if run.get("exited_during_run"):
+            outcome += f", but BROKEN: {', '.join(run['exited_during_run'])} exited under load"
         say(f"{target.stage}: {outcome} in {time.monotonic() - started:.0f} s")
         for error in run.get("sampling_errors", []):
             say(f"{target.stage}: a replica sample was missed: {error}")

@@ -3,6 +3,12 @@
 import os
 
 from shop.request_head import HEADER_FIELD_LIMIT, MAX_HEADER_FIELDS, REQUEST_LINE_LIMIT
+from shop.settings import ShopSettings
+from shop.startup_errors import check_settings
+
+# Read the settings once here, in gunicorn's master: a bad value stops the start with one
+# readable line, instead of a traceback from every worker.
+check_settings(ShopSettings)
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))

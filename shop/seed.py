@@ -16,6 +16,7 @@ from shop.domain.inventory import StockLevel
 from shop.persistence.catalog_store import CatalogStore
 from shop.persistence.database import Database
 from shop.persistence.inventory_store import InventoryStore
+from shop.startup_errors import readable_errors
 
 _MATERIALS = [
     "Oak",
@@ -79,7 +80,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("give --url, or both --catalog-url and --inventory-url")
     catalog_db, inventory_db = Database(catalog_url), Database(inventory_url)
     try:
-        added = seed(catalog_db, inventory_db)
+        with readable_errors("seed"):
+            added = seed(catalog_db, inventory_db)
     finally:
         catalog_db.dispose()
         inventory_db.dispose()

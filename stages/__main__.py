@@ -8,12 +8,27 @@ python -m stages run microservices --database-url catalog=postgresql://.../catal
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import signal
 from pathlib import Path
 
+from shop.startup_errors import readable_lines
 from stages.definitions import DATABASES, STAGES, StageOptions
 from stages.launcher import LaunchError
 from stages.running import running_stage
+
+
+def launch_failure(message: str) -> str:
+    """The launcher's error in a few lines: its first line, shortened, and the readable lines
+    the failed process printed (shop.startup_errors); else the whole message as it is."""
+    first, *output = message.splitlines()
+    readable = readable_lines("\n".join(output))
+    if not readable:
+        return f"error: {message}"
+    step = re.search(r"-m (\S+) .* failed \((\d+)\)", first)  # a migrate or seed step
+    head = f"{step[1]} failed with code {step[2]}" if step else first.split("; its last")[0]
+    return "\n".join([f"error: {head}:", *(f"  {line}" for line in dict.fromkeys(readable))])
 
 
 def _stop_on_sigterm() -> None:
@@ -29,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="start a stage and keep it running")
     run.add_argument("stage", choices=list(STAGES))
     run.add_argument("--port", type=int, default=8000, help="public port (default 8000)")
-    run.add_argument("--data-dir", type=Path, default=Path("data"), help="SQLite files (./data)")
+    run.add_argument("--data-dir", type=Path, help="SQLite files (default: ./data/<stage>)")
     run.add_argument(
         "--database-url",
         action="append",
@@ -46,6 +61,13 @@ def main(argv: list[str] | None = None) -> int:
     for given in args.database_url:
         name, _, url = given.rpartition("=") if "=" in given.split("://")[0] else ("", "", given)
         urls[name or DATABASES[args.stage][0]] = url
+    if os.environ.get("DATABASE_URL") and not urls:
+        # The monolith has one database: DATABASE_URL names it, as the settings table says.
+        # The split stages have one per context: --database-url NAME=URL for each.
+        if args.stage != "monolith":
+            print(f"note: DATABASE_URL is ignored by {args.stage}; give --database-url NAME=URL")
+        else:
+            urls["monolith"] = os.environ["DATABASE_URL"]
     options = StageOptions(port=args.port, data_dir=args.data_dir, database_urls=urls)
     try:
         with running_stage(args.stage, options, seed=not args.no_seed) as stage:
@@ -58,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             except KeyboardInterrupt:
                 print("\nstopping ...", flush=True)
     except LaunchError as error:
-        print(f"error: {error}")
+        print(launch_failure(str(error)))
         return 1
     except KeyboardInterrupt:
         print("\nstopped before it was ready")

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from stages.launcher import ProcessSpec, free_port
 
 PYTHON = sys.executable
+DATA = Path("data")  # each stage's SQLite files go to data/<stage>/ by default
 
 
 @dataclass
@@ -31,7 +32,9 @@ class StageOptions:
     """How to run a stage: where it listens, where its data lives, extra settings."""
 
     port: int = 8000
-    data_dir: Path = Path("data")
+    # None: data/<stage>/, so stages run one after another never share a SQLite file
+    # (stages.running fills it in with in_stage_folder).
+    data_dir: Path | None = None
     # Database URL per name in the stage's DATABASES (e.g. PostgreSQL); a name left out
     # gets a SQLite file in data_dir.
     database_urls: Mapping[str, str] = field(default_factory=dict)
@@ -39,8 +42,16 @@ class StageOptions:
     # Extra environment for one process only, by process name (fault injection).
     process_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
+    def in_stage_folder(self, stage: str) -> StageOptions:
+        """These options, with data_dir set to data/<stage>/ if it was left out."""
+        return self if self.data_dir else replace(self, data_dir=DATA / stage)
+
     def database(self, name: str) -> str:
-        return self.database_urls.get(name) or f"sqlite:///{self.data_dir.resolve() / name}.sqlite"
+        if name in self.database_urls:
+            return self.database_urls[name]
+        if self.data_dir is None:
+            raise ValueError("data_dir is not set: call in_stage_folder(stage) first")
+        return f"sqlite:///{self.data_dir.resolve() / name}.sqlite"
 
 
 def monolith(options: StageOptions) -> StagePlan:
@@ -72,7 +83,7 @@ EDGE_PROTOCOL = "microservices.common.edge_protocol:EdgeProtocol"
 
 def _uvicorn(app: str, port: int) -> list[str]:
     return [
-        PYTHON, "-m", "uvicorn", "--factory", app,
+        PYTHON, "-m", "shop.startup", "uvicorn", "--factory", app,
         "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
         "--http", EDGE_PROTOCOL,
     ]  # fmt: skip
@@ -146,7 +157,7 @@ def functions(options: StageOptions) -> StagePlan:
     processes = [
         ProcessSpec(
             name=name,
-            argv=[PYTHON, "-m", f"functions.{name.replace('-', '_')}"],
+            argv=[PYTHON, "-m", "shop.startup", f"functions.{name.replace('-', '_')}"],
             port=ports[name],
             env={
                 "LISTEN_ADDRESS": f"127.0.0.1:{ports[name]}",

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from stages.definitions import STAGES, StageOptions, StagePlan
+from stages.definitions import DATABASES, STAGES, StageOptions, StagePlan
 from stages.launcher import Launcher, Sink, run_step
 
 
 def plan(stage: str, options: StageOptions) -> StagePlan:
     try:
-        return STAGES[stage](options)
+        return STAGES[stage](options.in_stage_folder(stage))
     except KeyError:
         raise SystemExit(f"unknown stage {stage!r}; choose one of: {', '.join(STAGES)}") from None
 
@@ -32,8 +32,10 @@ def running_stage(
     stage: str, options: StageOptions, sink: Sink | None = None, seed: bool = True
 ) -> Iterator[RunningStage]:
     """The stage, migrated, started, ready and (by default) seeded; stopped on exit."""
+    options = options.in_stage_folder(stage)
     stage_plan = plan(stage, options)
-    options.data_dir.mkdir(parents=True, exist_ok=True)
+    if options.data_dir and any(d not in options.database_urls for d in DATABASES[stage]):
+        options.data_dir.mkdir(parents=True, exist_ok=True)  # for the SQLite files
     for step in stage_plan.prepare:
         run_step(step)
     with Launcher(stage_plan.processes, sink=sink) as launcher:

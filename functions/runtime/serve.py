@@ -19,11 +19,16 @@ import func_python.sock
 import hypercorn.asyncio
 import hypercorn.config
 
+from functions.runtime.settings import FunctionSettings
 from shop.request_head import MAX_HEAD_BYTES
+from shop.startup_errors import check_settings
 
 
 def serve(new: Callable[[], object], events: bool) -> None:
     """Serve `new()` on LISTEN_ADDRESS (default :8080): events=True for CloudEvent functions."""
+    # func-python reads the settings in the function's start(), inside a lifespan whose
+    # failure it only logs: read them here first, so a bad value stops the process.
+    check_settings(FunctionSettings)
     middleware = func_python.cloudevent if events else func_python.http
     app = middleware.ASGIApplication(new())
     config = hypercorn.config.Config()

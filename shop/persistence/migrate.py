@@ -15,6 +15,7 @@ from alembic.config import Config
 
 from shop.persistence.database import Database, normalize_url
 from shop.persistence.tables import CONTEXTS
+from shop.startup_errors import readable_errors
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -50,7 +51,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     contexts = args.context or list(CONTEXTS)
-    upgrade(args.url, contexts)
+    with readable_errors("migrate"):
+        upgrade(args.url, contexts)
     print(f"migrated {', '.join(contexts)}")
 
 

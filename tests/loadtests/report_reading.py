@@ -21,6 +21,13 @@ class Page(HTMLParser):
     def __init__(self, html: str) -> None:
         super().__init__()
         self.cells: dict[tuple[str, str], str] = {}
+        self.statuses: dict[str, str] = {}  # stage -> the status row's word
+        self.broken_columns: set[str] = set()  # stages whose cells are greyed
+        self.summary: list[tuple[str, str, str]] = []  # (level, stage, text) of each finding
+        self.broken_lines: dict[str, set[str]] = {}  # chart -> stages drawn as broken
+        self.offered: set[str] = set()  # charts with the offered load drawn
+        self.ids: set[str] = set()
+        self._item: tuple[str, str] | None = None
         self.charts: dict[str, set[str]] = {}
         self.body: dict[str, str] = {}
         self.data: dict = {}
@@ -32,20 +39,35 @@ class Page(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         a = dict(attrs)
+        if "id" in a:
+            self.ids.add(a["id"])
         if tag == "body":
             self.body = a
+        elif tag == "td" and "data-status" in a:
+            self.statuses[a["data-stage"]] = a["data-status"]
         elif tag == "td" and "data-metric" in a:
             self._cell, self._text = (a["data-stage"], a["data-metric"]), []
+            if "broken" in a.get("class", ""):
+                self.broken_columns.add(a["data-stage"])
+        elif tag == "li" and "data-stage" in a:
+            self._item, self._text = (a.get("class", ""), a["data-stage"]), []
+        elif tag == "path" and a.get("class") == "offered" and self._chart:
+            self.offered.add(self._chart)
         elif tag == "svg" and "chart" in a.get("class", ""):
             self._chart = a["id"]
             self.charts[self._chart] = set()
         elif tag == "polyline" and self._chart:
             self.charts[self._chart].add(a["data-stage"])
+            if "broken" in a.get("class", ""):
+                self.broken_lines.setdefault(self._chart, set()).add(a["data-stage"])
         elif tag == "script" and a.get("id") == "chart-data":
             self._in_data, self._text = True, []
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "td" and self._cell:
+        if tag == "li" and self._item:
+            self.summary.append((*self._item, "".join(self._text).strip()))
+            self._item = None
+        elif tag == "td" and self._cell:
             self.cells[self._cell] = "".join(self._text).strip()
             self._cell = None
         elif tag == "svg":
@@ -55,7 +77,7 @@ class Page(HTMLParser):
             self._in_data = False
 
     def handle_data(self, data: str) -> None:
-        if self._cell or self._in_data:
+        if self._cell or self._in_data or self._item:
             self._text.append(data)
 
 
