@@ -1,5 +1,8 @@
 """Run a stage in the foreground until Ctrl-C.
 
+A process that exits on its own, before or after the stage was ready, stops the
+stage with a non-zero exit, naming the process, its exit code and its last lines.
+
 python -m stages run monolith --port 8000
 python -m stages run monolith --database-url postgresql://postgres@127.0.0.1/shop
 python -m stages run microservices --database-url catalog=postgresql://.../catalog ...
@@ -28,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="start a stage and keep it running")
     run.add_argument("stage", choices=list(STAGES))
-    run.add_argument("--port", type=int, default=8000, help="public port (default 8000)")
+    run.add_argument("--port", type=int, default=8000, help="public port (default 8000; 0: any)")
     run.add_argument("--data-dir", type=Path, default=Path("data"), help="SQLite files (./data)")
     run.add_argument(
         "--database-url",
@@ -54,11 +57,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {process.name:<14} {process.url}", flush=True)
             try:
                 stage.launcher.wait()
-                print(f"exited on its own: {', '.join(stage.launcher.failed())}; stopping the rest")
+                stage.launcher.check()
             except KeyboardInterrupt:
                 print("\nstopping ...", flush=True)
     except LaunchError as error:
-        print(f"error: {error}")
+        print(f"error: {error}", flush=True)
         return 1
     except KeyboardInterrupt:
         print("\nstopped before it was ready")

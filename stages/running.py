@@ -31,13 +31,21 @@ class RunningStage:
 def running_stage(
     stage: str, options: StageOptions, sink: Sink | None = None, seed: bool = True
 ) -> Iterator[RunningStage]:
-    """The stage, migrated, started, ready and (by default) seeded; stopped on exit."""
+    """The stage, migrated, started, ready and (by default) seeded; stopped on exit.
+
+    Its ports are taken when the plan is made (a taken one fails here, before any step).
+    """
     stage_plan = plan(stage, options)
-    options.data_dir.mkdir(parents=True, exist_ok=True)
-    for step in stage_plan.prepare:
-        run_step(step)
-    with Launcher(stage_plan.processes, sink=sink) as launcher:
+    launcher = Launcher(stage_plan.processes, sink=sink)
+    try:
+        options.data_dir.mkdir(parents=True, exist_ok=True)
+        for step in stage_plan.prepare:
+            run_step(step)
+        launcher.start()
         if seed:
             for step in stage_plan.seed:
                 run_step(step)
+        launcher.check()  # a process that died while seeding fails the launch too
         yield RunningStage(stage_plan, launcher)
+    finally:
+        launcher.stop()  # also closes the sockets of a plan that never started

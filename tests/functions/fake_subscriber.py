@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import time
 from collections import Counter
 
@@ -101,7 +102,8 @@ async def list_received(request: Request) -> Response:
 
 
 async def ready(_request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
+    # The launcher accepts readiness only from the process it started.
+    return JSONResponse({"status": "ok", "instance": os.environ.get("THREEFOLD_INSTANCE")})
 
 
 def main() -> int:
