@@ -26,6 +26,13 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def _let_the_stop_finish() -> None:
+    """A second Ctrl-C (or `timeout`'s SIGTERM to the whole group) must not cut the stop
+    short: it is bounded anyway (SIGKILL after the stop timeout)."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stages", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -59,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
                 stage.launcher.wait()
                 stage.launcher.check()
             except KeyboardInterrupt:
+                _let_the_stop_finish()
                 print("\nstopping ...", flush=True)
     except LaunchError as error:
         print(f"error: {error}", flush=True)

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from stages.definitions import StageOptions
-from stages.launcher import FileSink, free_port
+from stages.launcher import FileSink
 from stages.running import RunningStage, running_stage
 from tests.support.client import FINAL, ShopClient
 
@@ -124,7 +124,7 @@ def microservices_stage(
     process_env = dict(process_env or {})
     process_env["orders"] = {**FAST_REDRIVE, **process_env.get("orders", {})}
     options = StageOptions(
-        port=free_port(),
+        port=0,  # any free port, bound by the plan (no race)
         data_dir=data_dir,
         env={"ADMIN_TOKEN": ADMIN_TOKEN},
         process_env=process_env,

@@ -175,9 +175,33 @@ def test_wait_returns_when_a_process_exits_on_its_own():
         launcher.wait()
         assert time.monotonic() - started < 5
         assert launcher.failed() == ["short"]
+        with pytest.raises(LaunchError, match=r"short exited with code 4; its last output:"):
+            launcher.check()  # what `python -m stages run` reports, then exits 1
     finally:
         launcher.stop()
     assert dead(sink.number("steady", "pid"))
+
+
+def test_a_killed_process_closes_its_port_and_a_restart_serves_it_again():
+    sink = Lines()
+    spec = fake("flaky")
+    launcher = Launcher([spec], sink=sink, ready_timeout=10)
+    launcher.start()
+    try:
+        first = sink.number("flaky", "pid")
+        launcher.kill("flaky")
+        assert dead(first)
+        assert not listening(spec.port), "the launcher kept the socket: callers would hang"
+        assert launcher.failed() == ["flaky"]
+        launcher.restart("flaky")  # binds the same port again, waits for the new identity
+        pids = [int(line.split()[1]) for line in sink.of("flaky") if line.startswith("pid ")]
+        assert len(pids) == 2 and pids[1] != first
+        assert httpx.get(spec.url + "/readyz", timeout=2).status_code == 200
+        assert launcher.failed() == []
+    finally:
+        launcher.stop()
+    assert dead(pids[1])
+    assert not listening(spec.port)
 
 
 # --- sinks ---------------------------------------------------------------------------------
