@@ -18,8 +18,10 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 DISABLE = "THREEFOLD_NO_PDEATHSIG"
+ROOT = Path(__file__).resolve().parent.parent  # where `python -m stages.watchdog` is found
 
 
 def pdeathsig_in_use() -> bool:
@@ -43,6 +45,7 @@ class Watchdog:
     def __init__(self, grace: float) -> None:
         self._process = subprocess.Popen(
             [sys.executable, "-m", "stages.watchdog", "--grace", str(grace)],
+            cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             start_new_session=True,  # a Ctrl-C at the terminal reaches the launcher, not it
