@@ -32,12 +32,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Debian's chromium: the comparison report's test opens the page in a real headless browser.
+# Only the test targets that need it install it (apt-get, as root); install, demo and
+# run-* need neither root nor a browser.
 $(CHROMIUM):
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
 	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 	  || { echo "could not install chromium (apt-get, as root)"; exit 1; }
 
-install: $(STAMP) $(CHROMIUM)  ## create .venv, install the project with its dev and load tools, and chromium
+install: $(STAMP)  ## create .venv, install the project with its dev and load tools (no root needed)
 
 demo: $(STAMP)  ## every stage started here in turn, the same short load on each, one comparison report
 	$(PY) -m loadtests demo

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         port,
         env={"BIND": f"127.0.0.1:{port}"},
     )
-    options = StageOptions(port=free_port(), data_dir=work)
+    options = StageOptions(port=0, data_dir=work)
     print(f"==> starting the monolith and the trivial app (logs in {work})", flush=True)
     with running_stage("monolith", options, sink=sink) as stage, Launcher([trivial], sink=sink):
         targets = {

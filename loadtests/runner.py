@@ -41,7 +41,7 @@ from loadtests.locust_process import (
     run_locust,
 )
 from stages.definitions import StageOptions
-from stages.launcher import FileSink, LaunchError, free_port
+from stages.launcher import FileSink, LaunchError
 from stages.running import running_stage
 
 REPORTS = Path("reports")
@@ -119,7 +119,7 @@ def watched_stage(target: Target, folder: Path) -> Iterator[LoadedStage]:
         return
     data = Path(tempfile.mkdtemp(prefix=f"threefold-load-{target.stage}-"))
     try:
-        options = StageOptions(port=free_port(), data_dir=data)
+        options = StageOptions(port=0, data_dir=data)  # any free port, bound by the plan
         with running_stage(target.stage, options, sink=FileSink(folder / "stage.log")) as stage:
             yield LoadedStage(stage.url, stage.launcher.failed)
     finally:

@@ -33,6 +33,7 @@ from shop.domain.orders import (
     OrderStatus,
 )
 from shop.domain.payments import TOKEN_PATTERN, Charge
+from shop.instance import this_instance
 
 Sku = Annotated[str, Field(pattern=SKU_PATTERN, examples=["TF-0001"])]
 Email = Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=254, examples=["ada@example.com"])]
@@ -247,6 +248,10 @@ class NotificationList(BaseModel):
 class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = {}
+    instance: str | None = Field(
+        default_factory=this_instance,
+        description="The identity the launcher gave this process (THREEFOLD_INSTANCE), if any",
+    )
 
 
 class ProblemOut(BaseModel):

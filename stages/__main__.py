@@ -1,5 +1,8 @@
 """Run a stage in the foreground until Ctrl-C.
 
+A process that exits on its own, before or after the stage was ready, stops the
+stage with a non-zero exit, naming the process, its exit code and its last lines.
+
 python -m stages run monolith --port 8000
 python -m stages run monolith --database-url postgresql://postgres@127.0.0.1/shop
 python -m stages run microservices --database-url catalog=postgresql://.../catalog ...
@@ -38,12 +41,19 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def _let_the_stop_finish() -> None:
+    """A second Ctrl-C (or `timeout`'s SIGTERM to the whole group) must not cut the stop
+    short: it is bounded anyway (SIGKILL after the stop timeout)."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stages", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="start a stage and keep it running")
     run.add_argument("stage", choices=list(STAGES))
-    run.add_argument("--port", type=int, default=8000, help="public port (default 8000)")
+    run.add_argument("--port", type=int, default=8000, help="public port (default 8000; 0: any)")
     run.add_argument("--data-dir", type=Path, help="SQLite files (default: ./data/<stage>)")
     run.add_argument(
         "--database-url",
@@ -76,8 +86,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {process.name:<14} {process.url}", flush=True)
             try:
                 stage.launcher.wait()
-                print(f"exited on its own: {', '.join(stage.launcher.failed())}; stopping the rest")
+                stage.launcher.check()
             except KeyboardInterrupt:
+                _let_the_stop_finish()
                 print("\nstopping ...", flush=True)
     except LaunchError as error:
         print(launch_failure(str(error)))

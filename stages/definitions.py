@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from stages.launcher import ProcessSpec, free_port
+from stages.launcher import ProcessSpec
+from stages.listeners import LISTEN_FD, Listener
 
 PYTHON = sys.executable
 DATA = Path("data")  # each stage's SQLite files go to data/<stage>/ by default
@@ -31,7 +32,7 @@ class StagePlan:
 class StageOptions:
     """How to run a stage: where it listens, where its data lives, extra settings."""
 
-    port: int = 8000
+    port: int = 8000  # the public port; 0: any free port (the plan's url says which)
     # None: data/<stage>/, so stages run one after another never share a SQLite file
     # (stages.running fills it in with in_stage_folder).
     data_dir: Path | None = None
@@ -54,15 +55,21 @@ class StageOptions:
         return f"sqlite:///{self.data_dir.resolve() / name}.sqlite"
 
 
+# Every process serves on a socket its plan bound (stages/listeners.py), so each port is
+# taken when the plan is made and known to the peers; port 0 means any free port.
+
+
 def monolith(options: StageOptions) -> StagePlan:
     url = options.database("monolith")
+    listener = Listener(options.port)
     web = ProcessSpec(
         name="monolith",
         argv=[PYTHON, "-m", "gunicorn", "-c", "python:monolith.gunicorn_conf", "monolith.wsgi:app"],
-        port=options.port,
+        port=listener.port,
+        listener=listener,
         env={
             "DATABASE_URL": url,
-            "BIND": f"127.0.0.1:{options.port}",
+            "BIND": f"fd://{LISTEN_FD}",
             **options.env,
             **options.process_env.get("monolith", {}),
         },
@@ -81,11 +88,10 @@ SERVICES = ("catalog", "inventory", "orders", "payments", "notifications")
 EDGE_PROTOCOL = "microservices.common.edge_protocol:EdgeProtocol"
 
 
-def _uvicorn(app: str, port: int) -> list[str]:
+def _uvicorn(app: str) -> list[str]:
     return [
         PYTHON, "-m", "shop.startup", "uvicorn", "--factory", app,
-        "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
-        "--http", EDGE_PROTOCOL,
+        "--fd", str(LISTEN_FD), "--no-access-log", "--http", EDGE_PROTOCOL,
     ]  # fmt: skip
 
 
@@ -100,13 +106,15 @@ def _per_context(options: StageOptions) -> tuple[list[list[str]], list[list[str]
 
 def microservices(options: StageOptions) -> StagePlan:
     """Five services, each on its own port and database, and the gateway on the public port."""
-    ports = {name: free_port() for name in SERVICES}
-    peers = {f"{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    public = Listener(options.port)  # first: a taken public port fails before anything else
+    listeners = {name: Listener() for name in SERVICES}
+    peers = {f"{name.upper()}_URL": listener.url for name, listener in listeners.items()}
     processes = [
         ProcessSpec(
             name=name,
-            argv=_uvicorn(f"microservices.{name}.app:create_app", port),
-            port=port,
+            argv=_uvicorn(f"microservices.{name}.app:create_app"),
+            port=listener.port,
+            listener=listener,
             env={
                 "DATABASE_URL": options.database(name),
                 **peers,
@@ -114,12 +122,13 @@ def microservices(options: StageOptions) -> StagePlan:
                 **options.process_env.get(name, {}),
             },
         )
-        for name, port in ports.items()
+        for name, listener in listeners.items()
     ]
     gateway = ProcessSpec(
         name="gateway",
-        argv=_uvicorn("microservices.gateway.app:create_app", options.port),
-        port=options.port,
+        argv=_uvicorn("microservices.gateway.app:create_app"),
+        port=public.port,
+        listener=public,
         env={**peers, **options.env, **options.process_env.get("gateway", {})},
     )
     return StagePlan("microservices", gateway.url, [*processes, gateway], *_per_context(options))
@@ -150,17 +159,19 @@ PING_INTERVAL = "5"  # seconds between local pings; the cluster's PingSource fir
 def functions(options: StageOptions) -> StagePlan:
     """One process per function (as one pod each), the local broker, and the gateway."""
     every = {**HTTP_FUNCTIONS, **EVENT_FUNCTIONS}
-    ports = {name: free_port() for name in every}
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    broker_port = free_port()
-    broker_url = f"http://127.0.0.1:{broker_port}"
+    public = Listener(options.port)  # first: a taken public port fails before anything else
+    listeners = {name: Listener() for name in every}
+    urls = {name: listener.url for name, listener in listeners.items()}
+    broker_listener = Listener()
+    broker_url = broker_listener.url
     processes = [
         ProcessSpec(
             name=name,
             argv=[PYTHON, "-m", "shop.startup", f"functions.{name.replace('-', '_')}"],
-            port=ports[name],
+            port=listeners[name].port,
+            listener=listeners[name],
             env={
-                "LISTEN_ADDRESS": f"127.0.0.1:{ports[name]}",
+                "LISTEN_ADDRESS": f"fd://{LISTEN_FD}",
                 "K_SINK": broker_url,
                 "CATALOG_URL": urls["catalog-read"],
                 **{f"{c.upper()}_DATABASE_URL": options.database(c) for c in contexts},
@@ -173,8 +184,9 @@ def functions(options: StageOptions) -> StagePlan:
     ]
     broker = ProcessSpec(
         name="broker",
-        argv=_uvicorn("functions.broker.app:create_app", broker_port),
-        port=broker_port,
+        argv=_uvicorn("functions.broker.app:create_app"),
+        port=broker_listener.port,
+        listener=broker_listener,
         env={
             "BROKER_SUBSCRIBERS": json.dumps({n: urls[n] for n in EVENT_FUNCTIONS}),
             "PING_INTERVAL": PING_INTERVAL,
@@ -184,8 +196,9 @@ def functions(options: StageOptions) -> StagePlan:
     )
     gateway = ProcessSpec(
         name="gateway",
-        argv=_uvicorn("microservices.gateway.app:create_app", options.port),
-        port=options.port,
+        argv=_uvicorn("microservices.gateway.app:create_app"),
+        port=public.port,
+        listener=public,
         env={
             "ROUTE_TABLE": "functions",
             "UPSTREAMS": json.dumps({n: urls[n] for n in HTTP_FUNCTIONS}),

@@ -18,7 +18,7 @@ import httpx
 
 from shop.domain.orders import MAX_QUANTITY
 from stages.definitions import StageOptions
-from stages.launcher import FileSink, LaunchError, free_port
+from stages.launcher import FileSink, LaunchError
 from stages.running import running_stage
 
 ADMIN_TOKEN = "demo-admin-token"  # noqa: S105 - the demo's own throwaway token
@@ -122,10 +122,10 @@ def run(data_dir: Path, port: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=Path("data/demo"))
-    parser.add_argument("--port", type=int, default=0, help="default: a free port")
+    parser.add_argument("--port", type=int, default=0, help="default (0): any free port")
     args = parser.parse_args(argv)
     try:
-        return run(args.data_dir, args.port or free_port())
+        return run(args.data_dir, args.port)
     except LaunchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

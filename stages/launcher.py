@@ -1,17 +1,19 @@
 """The one launcher: start a stage's processes, wait until each is ready, stop them all.
 
 Every process runs in its own process group, so stopping reaches its children
-too (gunicorn's workers, say); on Linux each also gets SIGTERM if the launcher
-itself dies, so a killed launcher leaves no orphan behind. Each output line is
-passed to a sink with the process's name, so several processes can share one
-terminal (`orders | ...`) or one log file.
+too (gunicorn's workers, say); a killed launcher leaves no orphan behind either
+(stages/orphans.py). A process serves on a socket the launcher bound
+(stages/listeners.py), and is given an identity, THREEFOLD_INSTANCE, that its
+readiness answer must carry: an answer from any other process is refused. Each
+output line is passed to a sink with the process's name, so several processes
+can share one terminal (`orders | ...`) or one log file.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -24,23 +26,35 @@ from pathlib import Path
 
 import httpx
 
+from shop.instance import INSTANCE_ENV
+from stages.errors import LaunchError
+from stages.listeners import Listener
+from stages.orphans import Watchdog, child_setup, pdeathsig_in_use
+
+__all__ = ["FileSink", "LaunchError", "Launcher", "ProcessSpec", "free_port", "run_step"]
+
 ROOT = Path(__file__).resolve().parent.parent
 Sink = Callable[[str, str], None]
 
 
-class LaunchError(RuntimeError):
-    """A process did not become ready; the message carries its last output lines."""
-
-
 @dataclass(frozen=True)
 class ProcessSpec:
-    """One process of a stage: what to run, where it listens, what to add to its environment."""
+    """One process of a stage: what to run, where it listens, what to add to its environment.
+
+    With a `listener` the process serves on that socket, handed over as its standard
+    input (stages/listeners.py); without one it binds `port` itself.
+    """
 
     name: str
     argv: list[str]
     port: int
     env: dict[str, str] = field(default_factory=dict)
     ready_path: str = "/readyz"
+    listener: Listener | None = None
+
+    def __post_init__(self) -> None:
+        if self.listener is not None and self.listener.port != self.port:
+            raise ValueError(f"{self.name}: port {self.port} but its socket has {self.listener}")
 
     @property
     def url(self) -> str:
@@ -78,26 +92,27 @@ class FileSink:
             self._handle.close()
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 class _Running:
     def __init__(self, spec: ProcessSpec, sink: Sink) -> None:
         self.spec = spec
         self.tail: deque[str] = deque(maxlen=40)
-        self.process = subprocess.Popen(
-            spec.argv,
-            cwd=ROOT,
-            env=os.environ | {"PYTHONUNBUFFERED": "1"} | spec.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
+        self.instance = secrets.token_hex(8)  # which process a readiness answer must come from
+        listener = spec.listener
+        env = os.environ | {"PYTHONUNBUFFERED": "1"} | spec.env | {INSTANCE_ENV: self.instance}
+        try:
+            self.process = subprocess.Popen(
+                spec.argv,
+                cwd=ROOT,
+                env=env,
+                stdin=listener.socket().fileno() if listener else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=child_setup(),
+            )
+        finally:
+            if listener is not None:
+                listener.close()  # the process has it now; when it dies, the port closes
         self._pump = threading.Thread(target=self._read, args=(sink,), daemon=True)
         self._pump.start()
 
@@ -116,6 +131,16 @@ class _Running:
 
     def alive(self) -> bool:
         return self.process.poll() is None
+
+    def exit_report(self, when: str = "") -> str:
+        """`<name> exited with code <n> [when]; its last output:` and its last lines."""
+        code = self.process.returncode
+        if code is not None and code < 0:
+            code = f"{code} ({signal.Signals(-code).name})"
+        self.drain()
+        return f"{self.spec.name} exited with code {code}{when}; its last output:\n" + "\n".join(
+            self.tail
+        )
 
     def signal(self, signum: int) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -137,6 +162,7 @@ class Launcher:
         self.ready_timeout = ready_timeout
         self.stop_timeout = stop_timeout
         self._running: list[_Running] = []
+        self._watchdog: Watchdog | None = None
 
     def __enter__(self) -> Launcher:
         self.start()
@@ -147,31 +173,43 @@ class Launcher:
 
     def start(self) -> None:
         try:
+            if not pdeathsig_in_use():
+                self._watchdog = Watchdog(grace=self.stop_timeout)
             for spec in self.specs:
-                self._running.append(_Running(spec, self.sink))
+                self._running.append(self._spawn(spec))
             for running in self._running:
                 self._wait_ready(running)
         except BaseException:
             self.stop()
             raise
 
+    def _spawn(self, spec: ProcessSpec) -> _Running:
+        running = _Running(spec, self.sink)
+        if self._watchdog is not None:
+            self._watchdog.watch(running.process.pid)  # its own group: the same number
+        return running
+
+    def _reaped(self, running: _Running) -> None:
+        if self._watchdog is not None:
+            self._watchdog.forget(running.process.pid)
+
     def _wait_ready(self, running: _Running) -> None:
         spec = running.spec
         deadline = time.monotonic() + self.ready_timeout
         last_error = "no answer yet"
-        with httpx.Client(timeout=2.0) as client:
+        with httpx.Client(trust_env=False) as client:
             while time.monotonic() < deadline:
                 if not running.alive():
-                    running.drain()
-                    raise LaunchError(
-                        f"{spec.name} exited with code {running.process.returncode} before it "
-                        f"was ready; its last output:\n" + "\n".join(running.tail)
-                    )
+                    raise LaunchError(running.exit_report(" before it was ready"))
                 try:
-                    answer = client.get(spec.url + spec.ready_path)
+                    wait = min(2.0, max(0.1, deadline - time.monotonic()))
+                    answer = client.get(spec.url + spec.ready_path, timeout=wait)
                     if answer.status_code == 200:
+                        _check_identity(running, answer)
                         return
                     last_error = f"{spec.ready_path} answered {answer.status_code}"
+                except httpx.TimeoutException:
+                    last_error = "no answer"
                 except httpx.HTTPError as error:
                     last_error = str(error) or type(error).__name__
                 time.sleep(0.1)
@@ -204,6 +242,7 @@ class Launcher:
             running.signal(signal.SIGKILL)
             running.process.wait()
         running.drain()
+        self._reaped(running)
 
     def restart(self, name: str) -> None:
         """Start a killed (or exited) process again and wait until it is ready."""
@@ -211,13 +250,20 @@ class Launcher:
         if old.alive():
             raise RuntimeError(f"{name} is still running")
         old.drain()
-        fresh = _Running(old.spec, self.sink)
+        self._reaped(old)
+        fresh = self._spawn(old.spec)
         self._running[self._running.index(old)] = fresh
         self._wait_ready(fresh)
 
     def failed(self) -> list[str]:
         """Names of processes that have exited on their own."""
         return [r.spec.name for r in self._running if not r.alive()]
+
+    def check(self) -> None:
+        """Raise LaunchError, with its exit code and last output, if a process has exited."""
+        for running in self._running:
+            if not running.alive():
+                raise LaunchError(running.exit_report())
 
     def wait(self) -> None:
         """Block until a process exits (or Ctrl-C); the caller then stops the rest."""
@@ -238,6 +284,13 @@ class Launcher:
                 process.process.wait()
             process.signal(signal.SIGKILL)  # any grandchild left in the group
             process.drain()
+            self._reaped(process)
+        if self._watchdog is not None:
+            self._watchdog.close()
+            self._watchdog = None
+        for spec in self.specs:  # sockets of processes never started
+            if spec.listener is not None:
+                spec.listener.close()
         if hasattr(self.sink, "close"):
             self.sink.close()
 
@@ -258,8 +311,28 @@ def run_step(argv: list[str], env: dict[str, str] | None = None) -> str:
     return result.stdout
 
 
+def _check_identity(running: _Running, answer: httpx.Response) -> None:
+    """Refuse a readiness answer that does not name the process the launcher started."""
+    try:
+        body = answer.json()
+        claimed = body.get("instance") if isinstance(body, dict) else None
+    except ValueError:
+        claimed = None
+    if claimed != running.instance:
+        spec = running.spec
+        raise LaunchError(
+            f"{spec.name}: {spec.url}{spec.ready_path} was answered by another process "
+            f"(instance {claimed!r}, not {running.instance!r}): something else serves "
+            f"port {spec.port}"
+        )
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    """A TCP port on 127.0.0.1 that nothing listens on right now, for a process to bind.
+
+    Racy: another process may take it before that. A stage plan binds its sockets
+    itself instead (stages/listeners.py); give StageOptions port 0 for any free port.
+    """
     import socket
 
     with socket.socket() as sock:

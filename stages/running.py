@@ -31,15 +31,23 @@ class RunningStage:
 def running_stage(
     stage: str, options: StageOptions, sink: Sink | None = None, seed: bool = True
 ) -> Iterator[RunningStage]:
-    """The stage, migrated, started, ready and (by default) seeded; stopped on exit."""
+    """The stage, migrated, started, ready and (by default) seeded; stopped on exit.
+
+    Its ports are taken when the plan is made (a taken one fails here, before any step).
+    """
     options = options.in_stage_folder(stage)
     stage_plan = plan(stage, options)
-    if options.data_dir and any(d not in options.database_urls for d in DATABASES[stage]):
-        options.data_dir.mkdir(parents=True, exist_ok=True)  # for the SQLite files
-    for step in stage_plan.prepare:
-        run_step(step)
-    with Launcher(stage_plan.processes, sink=sink) as launcher:
+    launcher = Launcher(stage_plan.processes, sink=sink)
+    try:
+        if options.data_dir and any(d not in options.database_urls for d in DATABASES[stage]):
+            options.data_dir.mkdir(parents=True, exist_ok=True)  # for the SQLite files
+        for step in stage_plan.prepare:
+            run_step(step)
+        launcher.start()
         if seed:
             for step in stage_plan.seed:
                 run_step(step)
+        launcher.check()  # a process that died while seeding fails the launch too
         yield RunningStage(stage_plan, launcher)
+    finally:
+        launcher.stop()  # also closes the sockets of a plan that never started

@@ -36,6 +36,7 @@ from functions.broker.manifests import load_manifests
 from functions.broker.settings import BrokerSettings
 from microservices.common.request_id import configure_logging
 from shop.asgi import problem_response, read_body
+from shop.instance import this_instance
 from shop.problems import Problem
 
 log = logging.getLogger("broker")
@@ -69,14 +70,15 @@ async def ingress(request: Request) -> Response:
 
 
 async def healthz(_request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
+    return JSONResponse({"status": "ok", "instance": this_instance()})
 
 
 async def readyz(request: Request) -> Response:
     unresolved = _broker(request).unresolved()
     if unresolved:
-        return JSONResponse({"status": "unavailable", "unresolved": unresolved}, 503)
-    return JSONResponse({"status": "ok"})
+        body = {"status": "unavailable", "unresolved": unresolved, "instance": this_instance()}
+        return JSONResponse(body, 503)
+    return JSONResponse({"status": "ok", "instance": this_instance()})
 
 
 async def dead_letters(request: Request) -> Response:

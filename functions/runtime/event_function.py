@@ -23,6 +23,7 @@ from cloudevents.core.base import BaseCloudEvent
 from sqlalchemy.orm import Session
 
 from functions.runtime import events
+from functions.runtime.health import probe_answer, readiness
 from functions.runtime.settings import FunctionSettings
 from shop.persistence.database import Database
 from shop.persistence.inbox_store import NOT_SEEN, InboxStore
@@ -52,11 +53,7 @@ class EventFunction:
         return True
 
     def ready(self) -> tuple[bool, str]:
-        try:
-            self.database.ping()
-        except Exception as error:  # noqa: BLE001 - any failure means not ready
-            return False, str(error)
-        return True, "ok"
+        return probe_answer(readiness([self.database]))
 
     async def handle(self, scope, _receive, send) -> None:
         event = scope["event"]

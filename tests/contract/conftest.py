@@ -14,7 +14,7 @@ from contextlib import ExitStack
 import pytest
 
 from stages.definitions import DATABASES, StageOptions
-from stages.launcher import FileSink, free_port
+from stages.launcher import FileSink
 from stages.running import running_stage
 from tests.support.client import ShopClient
 from tests.support.postgres import fresh_databases
@@ -42,7 +42,7 @@ def stage(request, tmp_path_factory) -> Iterator[ShopClient]:
         if backend == "postgres":
             database_urls = stack.enter_context(fresh_databases(*DATABASES[name]))
         options = StageOptions(
-            port=free_port(),
+            port=0,  # any free port, bound by the plan (no race)
             data_dir=data_dir,
             database_urls=database_urls,
             env={"ADMIN_TOKEN": ADMIN_TOKEN},

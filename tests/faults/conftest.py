@@ -24,7 +24,8 @@ import pytest
 
 from shop.persistence.database import Database
 from stages.definitions import SERVICES, StageOptions
-from stages.launcher import FileSink, Launcher, ProcessSpec, free_port
+from stages.launcher import FileSink, Launcher, ProcessSpec
+from stages.listeners import Listener
 from stages.running import RunningStage, running_stage
 from tests.support.client import FINAL, ShopClient
 from tests.support.postgres import fresh_databases
@@ -73,10 +74,11 @@ class Stage:
         """A second instance of one service inside the block (same settings and database, its
         own port), as a second pod of its Deployment; it logs as `<process>-2`."""
         spec = next(s for s in self.running.plan.processes if s.name == process)
-        port = free_port()
-        argv = list(spec.argv)
-        argv[argv.index("--port") + 1] = str(port)
-        twin = ProcessSpec(f"{process}-2", argv, port, dict(spec.env), spec.ready_path)
+        listener = Listener()  # its own socket, bound now (stages/listeners.py)
+        twin = ProcessSpec(
+            f"{process}-2", list(spec.argv), listener.port, dict(spec.env), spec.ready_path,
+            listener=listener,
+        )  # fmt: skip
         sink = FileSink(self.log)
         try:
             with Launcher([twin], sink=sink):
@@ -173,7 +175,7 @@ def microservices_stage(
     log = data_dir / "stage.log"
     with service_databases(database) as urls:
         options = StageOptions(
-            port=free_port(),
+            port=0,  # any free port, bound by the plan (no race)
             data_dir=data_dir,
             database_urls=urls,
             env={"ADMIN_TOKEN": ADMIN_TOKEN},

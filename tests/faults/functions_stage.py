@@ -27,7 +27,7 @@ from cloudevents.core.bindings.http import HTTPMessage, from_http_event, to_bina
 from shop.persistence.database import Database
 from shop.services import followups
 from stages.definitions import StageOptions
-from stages.launcher import FileSink, free_port
+from stages.launcher import FileSink
 from stages.running import running_stage
 from tests.faults.conftest import ADMIN_TOKEN, Stage
 from tests.support.client import ShopClient
@@ -95,7 +95,7 @@ def functions_stage(
     for process, env in FAST_REDRIVE.items():
         merged[process] = {**env, **merged.get(process, {})}
     options = StageOptions(
-        port=free_port(),
+        port=0,  # any free port, bound by the plan (no race)
         data_dir=data_dir,
         database_urls=dict(database_urls or {}),
         env={"ADMIN_TOKEN": ADMIN_TOKEN},

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import time
 from collections import Counter
 
@@ -104,7 +105,8 @@ async def list_received(request: Request) -> Response:
 
 
 async def ready(_request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
+    # The launcher accepts readiness only from the process it started.
+    return JSONResponse({"status": "ok", "instance": os.environ.get("THREEFOLD_INSTANCE")})
 
 
 def main() -> int:

@@ -1,120 +1,29 @@
-"""The launcher, with real processes: start, readiness, failure, stop, orphans, the CLI.
+"""The launcher, with real processes: start, readiness, failure, stop, sinks.
 
-Every service here is tests/launcher/fake_service.py (a stdlib HTTP server), except
-in the CLI tests, which run `python -m stages run monolith` end to end. Each test
-checks that nothing it started is left running afterwards.
+Every service here is tests/launcher/fake_service.py (a stdlib HTTP server) on a
+socket the launcher bound. Each test checks that nothing it started is left
+running afterwards. Ports and identity: test_ports.py; a killed launcher:
+test_orphans.py; `python -m stages run`: test_cli.py.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import textwrap
 import threading
 import time
-from collections.abc import Callable
-from pathlib import Path
 
 import httpx
 import pytest
 
-from stages.launcher import ROOT, FileSink, Launcher, LaunchError, ProcessSpec, free_port
-
-FAKE = Path(__file__).resolve().parent / "fake_service.py"
-
-
-# --- helpers -------------------------------------------------------------------------------
-
-
-def fake(name: str, *options: str, port: int | None = None) -> ProcessSpec:
-    port = port or free_port()
-    return ProcessSpec(name, [sys.executable, str(FAKE), "--port", str(port), *options], port)
-
-
-class Lines:
-    """A sink that keeps every (name, line) it is given."""
-
-    def __init__(self) -> None:
-        self.items: list[tuple[str, str]] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, name: str, line: str) -> None:
-        with self._lock:
-            self.items.append((name, line))
-
-    def of(self, name: str) -> list[str]:
-        with self._lock:
-            return [line for who, line in self.items if who == name]
-
-    def number(self, name: str, prefix: str, timeout: float = 5.0) -> int:
-        """The number in the first `<prefix> <number>` line of `name` (waiting for it)."""
-        found = wait_for(
-            lambda: next((ln for ln in self.of(name) if ln.startswith(prefix + " ")), None),
-            timeout,
-            f"{name} printing {prefix!r}",
-        )
-        return int(found.split()[1])
-
-
-def wait_for(condition: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
-
-
-def dead(pid: int) -> bool:
-    """True once the process is gone, or a zombie (dead, waiting to be reaped by init)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return True
-    state = next(line for line in status.splitlines() if line.startswith("State:"))
-    return state.split()[1] in {"Z", "X"}
-
-
-def assert_dies(pid: int, timeout: float = 5.0) -> None:
-    wait_for(lambda: dead(pid), timeout, f"process {pid} to go away")
-
-
-def listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def assert_closes(port: int, timeout: float = 5.0) -> None:
-    wait_for(lambda: not listening(port), timeout, f"port {port} to close")
-
-
-def processes_mentioning(*needles: str) -> list[int]:
-    """Live processes whose command line or environment contains one of the needles."""
-    wanted = [needle.encode() for needle in needles]
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            blob = (entry / "cmdline").read_bytes() + b"\0" + (entry / "environ").read_bytes()
-        except OSError:  # gone meanwhile, or not ours
-            continue
-        if any(needle in blob for needle in wanted):
-            found.append(int(entry.name))
-    return found
-
+from stages.launcher import FileSink, Launcher, LaunchError, free_port
+from tests.launcher.support import (
+    Lines,
+    assert_dies,
+    dead,
+    fake,
+    fake_binding_itself,
+    listening,
+    wait_for,
+)
 
 # --- start, ready, stop --------------------------------------------------------------------
 
@@ -177,14 +86,20 @@ def test_exit_message_has_the_last_line_even_with_a_slow_sink():
 
 
 @pytest.mark.parametrize(
-    ("options", "cause"),
-    [(("--status", "503"), "answered 503"), (("--no-listen",), "refused")],
-    ids=["answers-503", "never-listens"],
+    ("options", "bound", "cause"),
+    [
+        (("--status", "503"), True, "answered 503"),
+        (("--no-listen",), True, "no answer"),  # the socket queues, nobody accepts
+        (("--no-listen",), False, "refused"),  # a process meant to bind its own port
+    ],
+    ids=["answers-503", "never-serves", "never-binds"],
 )
-def test_process_never_ready_times_out_and_is_stopped(options, cause):
+def test_process_never_ready_times_out_and_is_stopped(options, bound, cause):
     sink = Lines()
     other = fake("other")
-    stuck = fake("stuck", *options)
+    stuck = (
+        fake("stuck", *options) if bound else fake_binding_itself("stuck", free_port(), *options)
+    )
     launcher = Launcher([other, stuck], sink=sink, ready_timeout=1)
     started = time.monotonic()
     with pytest.raises(LaunchError) as raised:
@@ -260,58 +175,33 @@ def test_wait_returns_when_a_process_exits_on_its_own():
         launcher.wait()
         assert time.monotonic() - started < 5
         assert launcher.failed() == ["short"]
+        with pytest.raises(LaunchError, match=r"short exited with code 4; its last output:"):
+            launcher.check()  # what `python -m stages run` reports, then exits 1
     finally:
         launcher.stop()
     assert dead(sink.number("steady", "pid"))
 
 
-# --- the launcher dying --------------------------------------------------------------------
-
-LAUNCHER_PROGRAM = textwrap.dedent(
-    """
-    import sys, time
-    from stages.launcher import Launcher, ProcessSpec
-
-    port = int(sys.argv[2])
-    spec = ProcessSpec("service", [sys.executable, sys.argv[1], "--port", str(port)], port)
-
-    def sink(name, line):
-        print(f"{name} | {line}", flush=True)
-
-    Launcher([spec], sink=sink, ready_timeout=10).start()
-    print("launcher ready", flush=True)
-    time.sleep(600)
-    """
-)
-
-
-def test_killed_launcher_leaves_no_orphan(tmp_path):
-    port = free_port()
-    output = tmp_path / "launcher.out"
-    with output.open("w") as out:
-        program = subprocess.Popen(
-            [sys.executable, "-c", LAUNCHER_PROGRAM, str(FAKE), str(port)],
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    service = None
+def test_a_killed_process_closes_its_port_and_a_restart_serves_it_again():
+    sink = Lines()
+    spec = fake("flaky")
+    launcher = Launcher([spec], sink=sink, ready_timeout=10)
+    launcher.start()
     try:
-        wait_for(lambda: "launcher ready" in output.read_text(), 10, "the launcher")
-        text = output.read_text()
-        service = int(text.split("service | pid ")[1].split()[0])
-        assert not dead(service)
-        assert listening(port)
-        program.kill()
-        program.wait(5)
-        assert_dies(service)
-        assert_closes(port)
+        first = sink.number("flaky", "pid")
+        launcher.kill("flaky")
+        assert dead(first)
+        assert not listening(spec.port), "the launcher kept the socket: callers would hang"
+        assert launcher.failed() == ["flaky"]
+        launcher.restart("flaky")  # binds the same port again, waits for the new identity
+        pids = [int(line.split()[1]) for line in sink.of("flaky") if line.startswith("pid ")]
+        assert len(pids) == 2 and pids[1] != first
+        assert httpx.get(spec.url + "/readyz", timeout=2).status_code == 200
+        assert launcher.failed() == []
     finally:
-        if program.poll() is None:
-            program.kill()
-            program.wait(5)
-        if service is not None and not dead(service):
-            os.kill(service, signal.SIGKILL)
+        launcher.stop()
+    assert dead(pids[1])
+    assert not listening(spec.port)
 
 
 # --- sinks ---------------------------------------------------------------------------------
@@ -349,91 +239,3 @@ def test_file_sink_writes_name_and_line_and_is_closed_by_stop(tmp_path):
     assert f"alpha | listening on {spec.port}" in lines
     sink("late", "after stop")  # a closed sink drops what it is given
     assert "after stop" not in log.read_text()
-
-
-# --- the CLI -------------------------------------------------------------------------------
-
-
-def _start_cli(port: int, data_dir: Path, output: Path, env: dict[str, str]):
-    def default_sigint() -> None:
-        # A background shell starts its children with SIGINT ignored, and Python then never
-        # turns SIGINT into KeyboardInterrupt; a terminal's Ctrl-C finds it at its default.
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-    command = [sys.executable, "-m", "stages", "run", "monolith"]
-    command += ["--port", str(port), "--data-dir", str(data_dir)]
-    with output.open("w") as out:
-        return subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            preexec_fn=default_sigint,
-        )
-
-
-def _stop_cli(cli: subprocess.Popen) -> None:
-    if cli.poll() is None:
-        cli.kill()  # its processes get SIGTERM by PR_SET_PDEATHSIG
-        cli.wait(10)
-
-
-def _products_total(port: int) -> int:
-    answer = httpx.get(f"http://127.0.0.1:{port}/api/products", timeout=5)
-    assert answer.status_code == 200, answer.text
-    return answer.json()["total"]
-
-
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_cli_runs_the_monolith_until_a_signal(tmp_path, signum):
-    port = free_port()
-    data_dir = (tmp_path / "data").resolve()
-    output = tmp_path / "cli.out"
-    # Unbuffered: see test_cli_ready_line_reaches_a_pipe_at_once for why it is needed.
-    env = os.environ | {"PYTHONUNBUFFERED": "1"}
-    cli = _start_cli(port, data_dir, output, env)
-    leftovers = (f"BIND=127.0.0.1:{port}", str(data_dir))
-    try:
-        wait_for(
-            lambda: "is ready at" in output.read_text() or cli.poll() is not None,
-            60,
-            "the CLI's ready line",
-        )
-        assert cli.poll() is None, output.read_text()
-        assert f"is ready at http://127.0.0.1:{port}" in output.read_text()
-        assert _products_total(port) >= 50
-        assert len(processes_mentioning(*leftovers)) >= 2  # gunicorn's master and workers
-
-        cli.send_signal(signum)
-        code = cli.wait(15)
-        text = output.read_text()
-        assert code == 0, text
-        assert text.rstrip().endswith("stopped"), text
-        assert not listening(port)
-        assert processes_mentioning(*leftovers) == []
-    finally:
-        _stop_cli(cli)
-
-
-def test_cli_ready_line_reaches_a_pipe_at_once(tmp_path):
-    port = free_port()
-    output = tmp_path / "cli.out"
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
-    cli = _start_cli(port, (tmp_path / "data").resolve(), output, env)
-    try:
-
-        def seeded() -> bool:
-            assert cli.poll() is None, output.read_text()
-            return listening(port) and _products_total(port) >= 50
-
-        wait_for(seeded, 60, "the seeded catalog")
-        # The line is printed right after seeding; give it a little slack.
-        wait_for(lambda: "is ready at" in output.read_text(), 3, "the CLI's ready line")
-    finally:
-        cli.send_signal(signal.SIGTERM)
-        try:
-            cli.wait(15)
-        finally:
-            _stop_cli(cli)

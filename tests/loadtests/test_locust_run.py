@@ -47,9 +47,7 @@ def test_a_short_headless_run_has_no_failures_and_its_csv_reads_back(
     api = kubernetes_api({path: recorded(name) for name, path in api_paths().items()})
     monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "kubeconfig", api.url)))
     folder = tmp_path / "comparison" / "monolith"
-    options = StageOptions(
-        port=free_port(), data_dir=tmp_path / "data", env={"ADMIN_TOKEN": ADMIN_TOKEN}
-    )
+    options = StageOptions(port=0, data_dir=tmp_path / "data", env={"ADMIN_TOKEN": ADMIN_TOKEN})
     sink = FileSink(tmp_path / "stage.log")
     # Not seeded by the launcher: the runner seeds a running stage over the admin API.
     with running_stage("monolith", options, sink=sink, seed=False) as stage:

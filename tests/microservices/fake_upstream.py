@@ -3,7 +3,8 @@
 python tests/microservices/fake_upstream.py --name catalog --port 8123 [--not-ready] [--slow 5]
 
 Any method, any path: a JSON echo of the service name, method, raw path, raw query,
-body and received headers. Some paths (matched on their last segment) answer otherwise:
+body and received headers, and the instance its launcher gave it (THREEFOLD_INSTANCE).
+Some paths (matched on their last segment) answer otherwise:
     /readyz     200, or 503 with --not-ready
     .../slow    sleeps --slow seconds first (longer than the gateway's timeout)
     .../problem 409 application/problem+json (PROBLEM_BODY), with WWW-Authenticate,
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
@@ -32,6 +34,7 @@ PROBLEM_BODY = (
 BIG_SIZE = 2_000_000
 GZIPPED = {"gzipped": True}
 JSON = [("Content-Type", "application/json")]
+INSTANCE = os.environ.get("THREEFOLD_INSTANCE")  # the launcher checks it in readiness answers
 
 
 def big_body() -> bytes:
@@ -73,6 +76,7 @@ def main() -> int:
             if path == "/readyz":
                 status = 503 if args.not_ready else 200
                 ready = {"status": "unavailable" if args.not_ready else "ok", "checks": {}}
+                ready["instance"] = INSTANCE
                 self.answer(status, json.dumps(ready).encode(), JSON)
             elif last == "slow":
                 time.sleep(args.slow)
@@ -107,6 +111,7 @@ def main() -> int:
                     "query": query,
                     "body": body.decode("latin-1"),
                     "headers": [[k.lower(), v] for k, v in self.headers.items()],
+                    "instance": INSTANCE,
                 }
                 self.answer(200, json.dumps(echo).encode(), JSON)
 

@@ -1,0 +1,1 @@
+"""The launcher: ports, readiness, failures, stopping, orphans, the CLI."""
