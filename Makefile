@@ -19,7 +19,7 @@ NAMESPACE ?=
 URLS       ?=
 NAMESPACES ?=
 
-.PHONY: help install demo test test-unit test-contract lint format openapi run-monolith run-microservices run-functions bench clean demo-orders load compare test-load
+.PHONY: help install demo test test-unit test-contract fuzz lint format openapi run-monolith run-microservices run-functions bench clean demo-orders load compare test-load
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -62,6 +62,10 @@ test-unit: $(STAMP)  ## only the domain rules (fast)
 
 test-contract: $(STAMP)  ## only the black-box contract suite, against every stage
 	$(VENV)/bin/pytest tests/contract
+
+fuzz: $(STAMP)  ## schemathesis against every stage, longer than in make test (FUZZ_EXAMPLES= FUZZ_SCENARIOS=)
+	FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),40) FUZZ_SCENARIOS=$(or $(FUZZ_SCENARIOS),80) \
+	  $(VENV)/bin/pytest tests/fuzz
 
 test-load: $(STAMP) $(CHROMIUM)  ## only the load test tests (a short Locust run, sampler, report)
 	$(VENV)/bin/pytest tests/loadtests
