@@ -396,7 +396,9 @@ def build() -> dict[str, Any]:
             "version": "1.0.0",
             "description": "The public API that the monolith, the microservices and the "
             "functions stage all serve. Errors are RFC 9457 problem+json; each error "
-            "status lists its problem types.",
+            "status lists its problem types. A client may send X-Request-ID (at most 64 "
+            "printable characters) to find its request in the logs; stages with a gateway "
+            "answer it back.",
         },
         "paths": _paths(),
         "components": {
