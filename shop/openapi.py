@@ -80,8 +80,8 @@ def _path(name: str, annotated: Any, description: str) -> dict[str, Any]:
     }
 
 
-_SKU = _path("sku", schemas.Sku, "the product's sku; any other value is not found (404)")
-_ORDER_ID = _path("order_id", schemas.OrderId, "the order's id; any other value is not found")
+_SKU = _path("sku", schemas.Sku, "the product's sku (another form: 404, or 422 on a write)")
+_ORDER_ID = _path("order_id", schemas.OrderId, "the order's id (a value of another form: 404)")
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
