@@ -74,6 +74,7 @@ class Ledger:
         if (method, path) in (("POST", "/api/products"), ("PUT", "/api/products/{sku}")):
             if accepted:
                 self.products[answer["sku"]] = answer
+                self._as_sent(f"{method} {path}", body, answer)
             elif method == "POST" and (sku := _sku(body.get("sku"))):
                 self.refused_skus.add(sku)
         elif (method, path) == ("POST", "/api/stock/{sku}"):
@@ -87,8 +88,16 @@ class Ledger:
         elif (method, path) == ("POST", "/api/orders"):
             if accepted:
                 self.orders[answer["email"]].add(answer["id"])
+                self._as_sent(f"{method} {path}", {"email": body.get("email")}, answer)
             elif isinstance(email := body.get("email"), str) and _QUERYABLE_EMAIL.match(email):
                 self.refused_emails.add(email)
+
+    def _as_sent(self, what: str, sent: dict[str, Any], answer: dict[str, Any]) -> None:
+        """An accepted write keeps what was sent: a value changed on the way is not the one
+        the client asked for (and a changed one that its pattern refuses was not valid)."""
+        for name, value in sent.items():
+            if name in answer and answer[name] != value:
+                self.odd.append(f"{what} sent {name}={value!r}, stored {answer[name]!r}")
 
     def summary(self) -> str:
         cases = ", ".join(f"{phase} {count}" for phase, count in sorted(self.cases.items()))

@@ -85,3 +85,12 @@ def test_an_order_of_a_refused_request_is_found():
     ledger.record("t", "POST", "/api/orders", _case(body), _answer(422))
     shop.orders["ada@example.com"] = ["ord_x"]
     assert any(line.startswith("orders of 'ada@example.com'") for line in ledger.verify(shop))
+
+
+def test_a_value_changed_on_the_way_is_found():
+    ledger = Ledger.of_seed()
+    shop = FakeShop(ledger)
+    sent = PRODUCT | {"name": " n "}
+    ledger.record("t", "POST", "/api/products", _case(sent), _answer(201, PRODUCT))
+    shop.products["NEW-1"] = PRODUCT
+    assert ledger.verify(shop) == ["POST /api/products sent name=' n ', stored 'n'"]
