@@ -19,7 +19,7 @@ NAMESPACE ?=
 URLS       ?=
 NAMESPACES ?=
 
-.PHONY: help install demo test test-unit test-contract test-faults-all lint format openapi run-monolith run-microservices run-functions bench clean reset demo-orders load compare test-load test-readme
+.PHONY: help install demo test test-unit test-contract test-faults-all fuzz lint format openapi run-monolith run-microservices run-functions bench clean reset demo-orders load compare test-load test-readme
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/[$$](PORT)/$(PORT)/g' \
@@ -70,6 +70,10 @@ test-contract: $(STAMP)  ## only the black-box contract suite, against every sta
 
 test-faults-all: $(STAMP)  ## the microservices fault suite, every test on SQLite and PostgreSQL (minutes)
 	FAULT_DATABASES=all $(VENV)/bin/pytest tests/faults/test_microservices_faults.py
+
+fuzz: $(STAMP)  ## schemathesis against every stage, longer than in make test (FUZZ_EXAMPLES= FUZZ_SCENARIOS=)
+	FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),40) FUZZ_SCENARIOS=$(or $(FUZZ_SCENARIOS),80) \
+	  $(VENV)/bin/pytest tests/fuzz
 
 test-load: $(STAMP) $(CHROMIUM)  ## only the load test tests (a short Locust run, sampler, report)
 	$(VENV)/bin/pytest tests/loadtests

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
 
 from shop.domain.catalog import (
     DESCRIPTION_PATTERN,
@@ -23,29 +23,54 @@ from shop.domain.catalog import (
 )
 from shop.domain.inventory import MAX_RESTOCK, StockLevel
 from shop.domain.money import CURRENCIES
-from shop.domain.notifications import Notification
+from shop.domain.notifications import NOTIFICATION_ID_PATTERN, Notification, NotificationKind
 from shop.domain.orders import (
     EMAIL_PATTERN,
     MAX_LINES,
+    MAX_ORDER_TOTAL_CENTS,
     MAX_QUANTITY,
+    ORDER_ID_PATTERN,
     Order,
     OrderLine,
     OrderStatus,
+    RejectReason,
 )
-from shop.domain.payments import TOKEN_PATTERN, Charge
+from shop.domain.payments import PAYMENT_ID_PATTERN, TOKEN_PATTERN, Charge, ChargeStatus
 from shop.instance import this_instance
+
+
+def _whole_number(value: object) -> object:
+    """90.0 is the JSON number 90 (RFC 8259, and JSON Schema's "integer"); 90.5, "90",
+    true are still refused by StrictInt."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def whole(low: int, high: int) -> object:
+    """A whole JSON number from low to high (the limits stay in the JSON schema)."""
+    return Annotated[StrictInt, Field(ge=low, le=high), BeforeValidator(_whole_number)]
+
 
 Sku = Annotated[str, Field(pattern=SKU_PATTERN, examples=["TF-0001"])]
 Email = Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=254, examples=["ada@example.com"])]
 Currency = Literal[tuple(sorted(CURRENCIES))]  # type: ignore[valid-type]
-Cents = Annotated[StrictInt, Field(ge=1, le=MAX_PRICE_CENTS)]
+Cents = whole(1, MAX_PRICE_CENTS)
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN)]
 Description = Annotated[str, Field(max_length=MAX_DESCRIPTION_LENGTH, pattern=DESCRIPTION_PATTERN)]
 # Query values: one line without control characters; an identifier has no space at either end.
 SearchText = Annotated[str, Field(pattern=LINE_PATTERN)]
 Plain = Annotated[str, Field(pattern=NAME_PATTERN)]
+OrderId = Annotated[str, Field(pattern=ORDER_ID_PATTERN, examples=["ord_AbCdEfGhIjKlMnOpQrStUv"])]
+Count = Annotated[int, Field(ge=0)]
 MAX_PER_PAGE = 100
+MAX_PAGE = 1_000_000
 MAX_QUERY_LENGTH = 100
+# Idempotency-Key on POST /api/orders: visible ASCII, no spaces (as the IETF draft's examples).
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7E]+$"
+IdempotencyKey = Annotated[
+    str, Field(min_length=1, max_length=255, pattern=IDEMPOTENCY_KEY_PATTERN)
+]
 
 
 # Nothing is trimmed: a value with spaces or control characters at either end is refused
@@ -76,12 +101,12 @@ class ProductUpdate(_In):
 
 
 class RestockIn(_In):
-    quantity: Annotated[StrictInt, Field(ge=1, le=MAX_RESTOCK)]
+    quantity: whole(1, MAX_RESTOCK)  # type: ignore[valid-type]
 
 
 class OrderLineIn(_In):
     sku: Sku
-    quantity: Annotated[StrictInt, Field(ge=1, le=MAX_QUANTITY)]
+    quantity: whole(1, MAX_QUANTITY)  # type: ignore[valid-type]
 
 
 class OrderIn(_In):
@@ -98,25 +123,31 @@ class _Query(BaseModel):
 
 
 class ProductQuery(_Query):
-    q: Annotated[SearchText, Field(max_length=MAX_QUERY_LENGTH)] = ""  # words, spaces between
-    page: Annotated[int, Field(ge=1, le=1_000_000)] = 1
-    per_page: Annotated[int, Field(ge=1, le=MAX_PER_PAGE)] = 20
+    q: Annotated[
+        SearchText,
+        Field(
+            max_length=MAX_QUERY_LENGTH,
+            description="words that must all occur in sku, name or description",
+        ),
+    ] = ""
+    page: Annotated[int, Field(ge=1, le=MAX_PAGE, description="the page, from 1")] = 1
+    per_page: Annotated[int, Field(ge=1, le=MAX_PER_PAGE, description="products per page")] = 20
 
 
 class EmailQuery(_Query):
-    email: Annotated[Plain, Field(min_length=3, max_length=254)]
+    email: Annotated[Plain, Field(min_length=3, max_length=254, description="the customer's email")]
 
 
 class OrderIdQuery(_Query):
-    order_id: Annotated[Plain, Field(min_length=1, max_length=64)]
+    order_id: Annotated[Plain, Field(min_length=1, max_length=64, description="the order's id")]
 
 
 class ProductOut(BaseModel):
-    sku: str
-    name: str
-    description: str
-    price_cents: int
-    currency: str
+    sku: Sku
+    name: Name
+    description: Description
+    price_cents: Cents
+    currency: Currency
 
     @classmethod
     def of(cls, product: Product) -> ProductOut:
@@ -124,17 +155,17 @@ class ProductOut(BaseModel):
 
 
 class ProductPage(BaseModel):
-    items: list[ProductOut]
-    page: int
-    per_page: int
-    total: int
+    items: Annotated[list[ProductOut], Field(max_length=MAX_PER_PAGE)]
+    page: Annotated[int, Field(ge=1, le=MAX_PAGE)]
+    per_page: Annotated[int, Field(ge=1, le=MAX_PER_PAGE)]
+    total: Count
 
 
 class StockOut(BaseModel):
-    sku: str
-    available: int
-    reserved: int
-    sold: int
+    sku: Sku
+    available: Count
+    reserved: Count
+    sold: Count
 
     @classmethod
     def of(cls, level: StockLevel) -> StockOut:
@@ -142,20 +173,20 @@ class StockOut(BaseModel):
 
 
 class OrderLineOut(BaseModel):
-    sku: str
-    quantity: int
-    unit_price_cents: int
-    line_total_cents: int
+    sku: Sku
+    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
+    unit_price_cents: Cents
+    line_total_cents: Annotated[int, Field(ge=1, le=MAX_QUANTITY * MAX_PRICE_CENTS)]
 
 
 class OrderOut(BaseModel):
-    id: str
-    email: str
-    status: Literal["pending", "confirmed", "rejected"]
-    reason: str | None
-    currency: str
-    total_cents: int
-    lines: list[OrderLineOut]
+    id: OrderId
+    email: Email
+    status: Literal[tuple(s.value for s in OrderStatus)]  # type: ignore[valid-type]
+    reason: Literal[tuple(r.value for r in RejectReason)] | None  # type: ignore[valid-type]
+    currency: Currency
+    total_cents: Annotated[int, Field(ge=1, le=MAX_ORDER_TOTAL_CENTS)]
+    lines: Annotated[list[OrderLineOut], Field(min_length=1, max_length=MAX_LINES)]
     created_at: datetime
     updated_at: datetime
 
@@ -201,11 +232,11 @@ class OrderList(BaseModel):
 
 
 class PaymentOut(BaseModel):
-    id: str
-    order_id: str
-    amount_cents: int
-    currency: str
-    status: Literal["pending", "captured", "declined", "failed"]
+    id: Annotated[str, Field(pattern=PAYMENT_ID_PATTERN)]
+    order_id: OrderId
+    amount_cents: Annotated[int, Field(ge=1, le=MAX_ORDER_TOTAL_CENTS)]
+    currency: Currency
+    status: Literal[tuple(s.value for s in ChargeStatus)]  # type: ignore[valid-type]
     reason: str | None
     created_at: datetime
 
@@ -219,10 +250,10 @@ class PaymentList(BaseModel):
 
 
 class NotificationOut(BaseModel):
-    id: str
-    email: str
-    order_id: str
-    kind: Literal["order_confirmed", "order_rejected"]
+    id: Annotated[str, Field(pattern=NOTIFICATION_ID_PATTERN)]
+    email: Email
+    order_id: OrderId
+    kind: Literal[tuple(k.value for k in NotificationKind)]  # type: ignore[valid-type]
     subject: str
     body: str
     created_at: datetime
@@ -258,8 +289,8 @@ class ProblemOut(BaseModel):
     """RFC 9457 problem details (extensions such as `errors` and `skus` may follow)."""
 
     model_config = ConfigDict(extra="allow")
-    type: str
+    type: Annotated[str, Field(json_schema_extra={"format": "uri"})]
     title: str
-    status: int
+    status: Annotated[int, Field(ge=400, le=599)]
     detail: str
     instance: str | None = None

@@ -9,6 +9,8 @@ from enum import StrEnum
 from shop.domain.money import format_cents
 from shop.domain.orders import Order, OrderStatus
 
+NOTIFICATION_ID_PATTERN = r"^msg_[A-Za-z0-9_-]{16}$"  # "msg_" + 96 random bits, url-safe
+
 _REASONS = {
     "out_of_stock": "some items are out of stock",
     "payment_declined": "your payment was declined",

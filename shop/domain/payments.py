@@ -25,6 +25,7 @@ from enum import StrEnum
 DECLINE_TOKEN = "tok_decline"  # noqa: S105 - a documented test token, not a secret
 TOKEN_PATTERN = r"^tok_[A-Za-z0-9_]{1,64}$"  # noqa: S105
 _TOKEN = re.compile(TOKEN_PATTERN)
+PAYMENT_ID_PATTERN = r"^pay_[A-Za-z0-9_-]{16}$"  # "pay_" + 96 random bits, url-safe
 
 
 def is_valid_token(token: str) -> bool:

@@ -13,11 +13,8 @@ from contextlib import ExitStack
 
 import pytest
 
-from stages.definitions import DATABASES, StageOptions
-from stages.launcher import FileSink
-from stages.running import running_stage
 from tests.support.client import ShopClient
-from tests.support.postgres import fresh_databases
+from tests.support.stages import start_stage
 
 ADMIN_TOKEN = "contract-suite-admin-token"
 
@@ -38,21 +35,7 @@ def stage(request, tmp_path_factory) -> Iterator[ShopClient]:
     name, backend = request.param
     data_dir = tmp_path_factory.mktemp(f"{name}-{backend}")
     with ExitStack() as stack:
-        database_urls = {}
-        if backend == "postgres":
-            database_urls = stack.enter_context(fresh_databases(*DATABASES[name]))
-        options = StageOptions(
-            port=0,  # any free port, bound by the plan (no race)
-            data_dir=data_dir,
-            database_urls=database_urls,
-            env={"ADMIN_TOKEN": ADMIN_TOKEN},
-        )
-        log = data_dir / "stage.log"
-        running = stack.enter_context(running_stage(name, options, sink=FileSink(log)))
-        client = ShopClient(running.url, ADMIN_TOKEN)
-        client.stage, client.log_file = name, log
-        stack.callback(client.close)
-        yield client
+        yield start_stage(stack, name, backend, data_dir, ADMIN_TOKEN)
 
 
 @pytest.fixture
