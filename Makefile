@@ -18,8 +18,11 @@ URL       ?=
 NAMESPACE ?=
 URLS       ?=
 NAMESPACES ?=
+# make chaos: the database the stage runs on (sqlite or postgresql); KEEP=1 keeps PostgreSQL's
+DB   ?= sqlite
+KEEP ?=
 
-.PHONY: help install demo test test-unit test-contract lint format openapi run-monolith run-microservices run-functions bench clean demo-orders load compare test-load
+.PHONY: help install demo test test-unit test-contract lint format openapi run-monolith run-microservices run-functions bench clean demo-orders load compare chaos test-load
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -51,6 +54,9 @@ load: $(STAMP)  ## Locust against one stage: STAGE= SHAPE= [PROFILE= PACING= RAT
 compare: $(STAMP)  ## the same load against every stage, one report: SHAPE= [URLS="stage=url ..." ...]
 	$(PY) -m loadtests compare --shape $(SHAPE) --profile $(PROFILE) --pacing $(PACING) \
 	  --rate $(RATE) $(foreach u,$(URLS),--url $(u)) $(foreach n,$(NAMESPACES),--namespace $(n))
+
+chaos: $(STAMP)  ## load one stage while faults are injected, then reconcile: STAGE= [DB=postgresql]
+	$(PY) -m loadtests chaos $(STAGE) --db $(DB) $(if $(KEEP),--keep)
 
 test: $(STAMP) $(CHROMIUM)  ## lint, then every test (unit, contract on SQLite and PostgreSQL, integration)
 	$(VENV)/bin/ruff check .
