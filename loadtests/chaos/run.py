@@ -36,6 +36,7 @@ from loadtests.chaos.faults import (
 )
 from loadtests.chaos.ledger import Ledger, context_urls, read_ledger
 from loadtests.chaos.reconcile import Reconciliation, oldest_pending, outstanding, reconcile
+from loadtests.chaos.stage_log import error_notes
 from loadtests.locust_process import FAILURES_EXIT_CODE, LoadSettings, locust_argv, run_locust
 from loadtests.runner import Progress, say
 from stages.definitions import DATABASES, StageOptions
@@ -115,7 +116,7 @@ def read_dead_letters(folder: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def settle(urls: Mapping[str, str], bound: float, every: float = 3.0) -> tuple[Ledger, bool]:
+def settle(urls: Mapping[str, str], bound: float, every: float = 5.0) -> tuple[Ledger, bool]:
     """Read the databases until nothing is outstanding (see reconcile.outstanding) or `bound`
     seconds have passed, saying what is left every `every` seconds. Returns the last read."""
     started = time.monotonic()
@@ -251,6 +252,7 @@ def run_chaos(
     finally:
         run["error"] = "; ".join(result.problems) or None
         (folder / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+    result.reconciliation.notes += error_notes(folder / "stage.log")
     text = result.reconciliation.text()
     (folder / "reconciliation.txt").write_text(text)
     (folder / "reconciliation.json").write_text(result.reconciliation.json())
