@@ -41,7 +41,7 @@ from loadtests.locust_process import FAILURES_EXIT_CODE, LoadSettings, locust_ar
 from loadtests.runner import Progress, say
 from stages.definitions import DATABASES, StageOptions
 from stages.launcher import FileSink, free_port
-from stages.running import running_stage
+from stages.running import RunningStage, running_stage
 
 # Re-drive faster than the defaults, so that the wait after the load is short. The
 # microservices' re-driver resumes orders pending > 2 s every 0.5 s (defaults 5 s, 2 s);
@@ -141,33 +141,9 @@ def settle(urls: Mapping[str, str], bound: float, every: float = 5.0) -> tuple[L
         time.sleep(0.5)
 
 
-def run_chaos(
-    stage: str,
-    settings: ChaosSettings,
-    folder: Path,
-    database_urls: Mapping[str, str] | None = None,
-    where: str | None = None,
-) -> ChaosResult:
-    """One run against `stage`, its files in `folder` (reports/<timestamp>/<stage>).
-
-    `database_urls` ({name: url} for the names of DATABASES[stage]) puts the stage on those
-    databases; without them it runs on SQLite files in folder/data.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    result = ChaosResult(stage, folder)
-    plan = settings.plan or PLANS[stage]
-    shape = settings.load.describe()  # (asked of a child process: loadtests.shapes imports locust)
-    duration, load_end = shape["duration"], shape["stages"][-1]["duration"]
-    options = StageOptions(
-        port=free_port(),
-        data_dir=folder / "data",
-        database_urls=dict(database_urls or {}),
-        process_env=process_env(stage, settings, folder),
-    )
-    names = DATABASES[stage]
-    urls = context_urls(names, {name: options.database(name) for name in names})
-    where = where or f"SQLite files in {options.data_dir.resolve()}/"
-    run: dict = {
+def _run_record(stage: str, settings: ChaosSettings, plan: tuple[Fault, ...], where: str) -> dict:
+    """What run.json keeps: the load runner's keys (the report reads them) and the chaos."""
+    return {
         "stage": stage,
         "order": 1,
         "url": None,
@@ -187,6 +163,11 @@ def run_chaos(
             "databases": where,
         },
     }
+
+
+def _announce(
+    stage: str, settings: ChaosSettings, plan: tuple[Fault, ...], duration: float
+) -> None:
     say(
         f"chaos on {stage}: {settings.load.shape} load ({duration:g} s), a fault every "
         f"{settings.every:g} s from {settings.first_after:g} s: "
@@ -197,51 +178,90 @@ def run_chaos(
         f"PAYMENT_FAILURE_RATE={settings.failure_rate:g}; faster recovery: "
         + (json.dumps(FAST_RECOVERY[stage]) if FAST_RECOVERY[stage] else "none needed")
     )
+
+
+def _load_under_faults(
+    running: RunningStage,
+    injector: FaultInjector,
+    settings: ChaosSettings,
+    folder: Path,
+    run: dict,
+) -> list[str]:
+    """Locust against the stage while the injector works; what went wrong with the run."""
+    progress = Progress()
+    run["started_at"] = time.time()
+    injector.start()
+    try:
+        code = run_locust(
+            locust_argv(running.url, folder, settings.load),
+            folder / "locust.log",
+            on_progress=lambda state: progress(run["stage"], state),
+            progress_file=folder / "progress.json",
+        )
+    finally:
+        injector.stop()
+        progress.end()
+        run["ended_at"] = time.time()
+        (folder / "faults.json").write_text(json.dumps(injector.as_list(), indent=2))
+    run["locust_exit_code"] = code
+    problems = []
+    if code not in (0, FAILURES_EXIT_CODE):
+        problems.append(f"Locust exited with {code}; see {folder / 'locust.log'}")
+    problems += [f"{name} did not come back after a fault" for name in injector.broken]
+    problems += [
+        f"{e.target} exited on its own at +{e.at:.1f} s"
+        for e in injector.events
+        if e.what == "exited on its own"
+    ]
+    if not injector.injected():
+        problems.append("no fault was injected: the load ended first")
+    return problems
+
+
+def run_chaos(
+    stage: str,
+    settings: ChaosSettings,
+    folder: Path,
+    database_urls: Mapping[str, str] | None = None,
+    where: str | None = None,
+) -> ChaosResult:
+    """One run against `stage`, its files in `folder` (reports/<timestamp>/<stage>).
+
+    `database_urls` ({name: url} for the names of DATABASES[stage]) puts the stage on those
+    databases; without them it runs on SQLite files in folder/data.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    result = ChaosResult(stage, folder)
+    plan = settings.plan or PLANS[stage]
+    shape = settings.load.describe()  # (asked of a child process: loadtests.shapes imports locust)
+    options = StageOptions(
+        port=free_port(),
+        data_dir=folder / "data",
+        database_urls=dict(database_urls or {}),
+        process_env=process_env(stage, settings, folder),
+    )
+    names = DATABASES[stage]
+    urls = context_urls(names, {name: options.database(name) for name in names})
+    where = where or f"SQLite files in {options.data_dir.resolve()}/"
+    run = _run_record(stage, settings, plan, where)
+    _announce(stage, settings, plan, shape["duration"])
     say(f"databases: {where}")
     say(f"results in {folder}/")
     try:
         with running_stage(stage, options, sink=FileSink(folder / "stage.log")) as running:
             run["url"] = running.url
             initial = read_ledger(urls).stock_totals()
-            pidfile = folder / "gunicorn.pid"
             injector = FaultInjector(
                 running.launcher,
                 plan,
                 every=settings.every,
                 first_after=settings.first_after,
-                until=load_end,  # none in the drain at the end
+                until=shape["stages"][-1]["duration"],  # none in the drain at the end
                 on_event=fault_printer(),
-                workers=lambda _target: gunicorn_workers(pidfile),
+                workers=lambda _target: gunicorn_workers(folder / "gunicorn.pid"),
             )
-            progress = Progress()
-            run["started_at"] = time.time()
-            injector.start()
-            try:
-                code = run_locust(
-                    locust_argv(running.url, folder, settings.load),
-                    folder / "locust.log",
-                    on_progress=lambda state: progress(stage, state),
-                    progress_file=folder / "progress.json",
-                )
-            finally:
-                injector.stop()
-                progress.end()
-                run["ended_at"] = time.time()
-                result.faults = injector.events
-                (folder / "faults.json").write_text(json.dumps(injector.as_list(), indent=2))
-            run["locust_exit_code"] = code
-            if code not in (0, FAILURES_EXIT_CODE):
-                result.problems.append(f"Locust exited with {code}; see {folder / 'locust.log'}")
-            result.problems += [
-                f"{name} did not come back after a fault" for name in injector.broken
-            ]
-            result.problems += [
-                f"{e.target} exited on its own at +{e.at:.1f} s"
-                for e in injector.events
-                if e.what == "exited on its own"
-            ]
-            if not injector.injected():
-                result.problems.append("no fault was injected: the load ended first")
+            result.faults = injector.events
+            result.problems += _load_under_faults(running, injector, settings, folder, run)
             say("load over, faults stopped; waiting for the stage to settle")
             ledger, _settled = settle(urls, settings.wait)
             if not ledger.orders:
@@ -253,6 +273,13 @@ def run_chaos(
         run["error"] = "; ".join(result.problems) or None
         (folder / "run.json").write_text(json.dumps(run, indent=2) + "\n")
     result.reconciliation.notes += error_notes(folder / "stage.log")
+    _keep(result, folder)
+    return result
+
+
+def _keep(result: ChaosResult, folder: Path) -> None:
+    """Print the reconciliation and keep it, with the load report, in the run's folder."""
+    assert result.reconciliation is not None
     text = result.reconciliation.text()
     (folder / "reconciliation.txt").write_text(text)
     (folder / "reconciliation.json").write_text(result.reconciliation.json())
@@ -261,4 +288,3 @@ def run_chaos(
     for problem in result.problems:
         say(f"the run: {problem}")
     report.write(results.read_comparison(folder.parent), folder.parent)
-    return result
