@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from contextlib import ExitStack
@@ -58,6 +59,8 @@ def main(args: argparse.Namespace) -> int:
         result = _run(args, settings, folder)
     except (LaunchError, RuntimeError) as error:  # the stage, or PostgreSQL, is not there
         print(f"error: {error}", file=sys.stderr)
+        with contextlib.suppress(OSError):
+            folder.parent.rmdir()  # only if the run left nothing in it
         return 2
     say(f"reconciliation: {(folder / 'reconciliation.txt').resolve()}")
     say(f"load report: {(folder.parent / 'report.html').resolve()}")
