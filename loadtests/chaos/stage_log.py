@@ -1,4 +1,4 @@
-"""What the stage's own log says went wrong: tracebacks per process, with their last line.
+"""What the stage's own log says went wrong: ERROR lines and tracebacks, per process.
 
 A chaos run's verdict comes from the databases; this is a pointer beside it. A process
 that answered 500 (say, on a unique key it could have treated as "already done") leaves a
@@ -7,11 +7,13 @@ traceback here even when a retry later repaired the outcome.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
 TRACEBACK = "Traceback (most recent call last):"
-SHOWN = 3  # kinds of exception named per process
+SHOWN = 3  # kinds of exception (or error message) named per process
+ERROR = re.compile(r"\bERROR:?\s+(.*)")  # the shop's log format, and uvicorn's
 
 
 def tracebacks(lines: list[str]) -> dict[str, Counter[str]]:
@@ -30,12 +32,31 @@ def tracebacks(lines: list[str]) -> dict[str, Counter[str]]:
     return dict(found)
 
 
+def errors(lines: list[str]) -> dict[str, Counter[str]]:
+    """{process: Counter(message)} of the ERROR lines."""
+    found: dict[str, Counter[str]] = defaultdict(Counter)
+    for line in lines:
+        name, sep, text = line.partition(" | ")
+        match = ERROR.search(text) if sep else None
+        if match:
+            found[name][match.group(1)[:200]] += 1
+    return dict(found)
+
+
+def _summaries(found: dict[str, Counter[str]], what: str) -> list[str]:
+    return [
+        f"{name} logged {sum(kinds.values())} {what}: "
+        + "; ".join(f"{text} (x{n})" for text, n in kinds.most_common(SHOWN))
+        for name, kinds in sorted(found.items())
+    ]
+
+
 def error_notes(log: Path) -> list[str]:
-    """One line per process that logged a traceback: how many, and of what."""
+    """One line per process that logged ERROR lines, one per process that logged
+    tracebacks: how many, and the most frequent."""
     if not log.exists():
         return []
-    notes = []
-    for name, kinds in sorted(tracebacks(log.read_text(errors="replace").splitlines()).items()):
-        named = "; ".join(f"{text} (x{n})" for text, n in kinds.most_common(SHOWN))
-        notes.append(f"{name} logged {sum(kinds.values())} traceback(s): {named}")
-    return notes
+    lines = log.read_text(errors="replace").splitlines()
+    return _summaries(errors(lines), "error line(s)") + _summaries(
+        tracebacks(lines), "traceback(s)"
+    )

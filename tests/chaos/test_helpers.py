@@ -1,4 +1,4 @@
-"""The chaos run's helpers: its PostgreSQL databases, and tracebacks read from a stage log."""
+"""The chaos run's helpers: its PostgreSQL databases, and errors read from a stage log."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import secrets
 import psycopg
 import pytest
 
-from loadtests.chaos.stage_log import error_notes, tracebacks
+from loadtests.chaos.stage_log import error_notes, errors, tracebacks
 from stages import postgres
 
 
@@ -56,6 +56,8 @@ def test_tracebacks_are_counted_per_process_with_their_exception(tmp_path):
         "orders | Traceback (most recent call last):",
         "orders |     raise ValueError('v')",
         "orders | ValueError: v",
+        "orders | 2026-12-01 13:02:14,568 orders [-] ERROR order o1 stays pending: x",
+        "notifications | ERROR:    Exception in ASGI application",
     ]
     assert tracebacks(lines) == {
         "notifications": {"KeyError: 'k'": 2},
@@ -63,7 +65,13 @@ def test_tracebacks_are_counted_per_process_with_their_exception(tmp_path):
     }
     log = tmp_path / "stage.log"
     log.write_text("\n".join(lines) + "\n")
+    assert errors(lines) == {
+        "orders": {"order o1 stays pending: x": 1},
+        "notifications": {"Exception in ASGI application": 1},
+    }
     assert error_notes(log) == [
+        "notifications logged 1 error line(s): Exception in ASGI application (x1)",
+        "orders logged 1 error line(s): order o1 stays pending: x (x1)",
         "notifications logged 2 traceback(s): KeyError: 'k' (x2)",
         "orders logged 1 traceback(s): ValueError: v (x1)",
     ]
