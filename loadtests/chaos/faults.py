@@ -109,7 +109,8 @@ class FaultInjector:
     """Runs a plan of faults in a thread: one every `every` seconds, from `first_after` until
     `until` seconds after start(), each one undone before the next. A process that exits
     on its own meanwhile is reported and started again. stop() undoes the fault under way
-    (restart, SIGCONT) at once and waits for it."""
+    (restart, SIGCONT) at once and waits for it; close() ends the thread, after the stage
+    has stopped."""
 
     def __init__(
         self,
@@ -133,6 +134,8 @@ class FaultInjector:
         self.events: list[FaultEvent] = []
         self.broken: list[str] = []  # processes that did not come back
         self._stop = threading.Event()
+        self._idle = threading.Event()  # stopped, and the last fault undone
+        self._closed = threading.Event()
         self._thread = threading.Thread(target=self._run, name="faults", daemon=True)
         self._started = 0.0
 
@@ -141,8 +144,18 @@ class FaultInjector:
         self._thread.start()
 
     def stop(self) -> None:
+        """No more faults: the one under way is undone at once; returns when it is."""
         self._stop.set()
-        self._thread.join()
+        if self._thread.is_alive():
+            self._idle.wait()
+
+    def close(self) -> None:
+        """End the thread, once the stage is stopped. A process started again here gets
+        SIGTERM when THIS thread ends (the launcher's PR_SET_PDEATHSIG is per thread)."""
+        self._stop.set()
+        self._closed.set()
+        if self._thread.is_alive():
+            self._thread.join()
 
     def injected(self) -> list[FaultEvent]:
         return [e for e in self.events if e.what in ("SIGKILL", "SIGSTOP")]
@@ -160,13 +173,17 @@ class FaultInjector:
 
     def _run(self) -> None:
         next_at, index = self.first_after, 0
-        while not self._stop.wait(0.2):
-            self._restart_exited()
-            now = self._elapsed()
-            if next_at <= now < self.until and not self.broken:
-                self._inject(self.plan[index % len(self.plan)])
-                index += 1
-                next_at = self._elapsed() + self.every
+        try:
+            while not self._stop.wait(0.2):
+                self._restart_exited()
+                now = self._elapsed()
+                if next_at <= now < self.until and not self.broken:
+                    self._inject(self.plan[index % len(self.plan)])
+                    index += 1
+                    next_at = self._elapsed() + self.every
+        finally:
+            self._idle.set()
+        self._closed.wait()  # lives as long as the processes it started (see close)
 
     def _inject(self, fault: Fault) -> None:
         if fault.action == "kill":

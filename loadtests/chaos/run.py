@@ -247,6 +247,7 @@ def run_chaos(
     _announce(stage, settings, plan, shape["duration"])
     say(f"databases: {where}")
     say(f"results in {folder}/")
+    injector: FaultInjector | None = None
     try:
         with running_stage(stage, options, sink=FileSink(folder / "stage.log")) as running:
             run["url"] = running.url
@@ -264,12 +265,17 @@ def run_chaos(
             result.problems += _load_under_faults(running, injector, settings, folder, run)
             say("load over, faults stopped; waiting for the stage to settle")
             ledger, _settled = settle(urls, settings.wait)
+            result.problems += [
+                f"{name} exited on its own after the load" for name in running.launcher.failed()
+            ]
             if not ledger.orders:
                 result.problems.append("no order was placed: the run proves nothing")
             result.reconciliation = reconcile(
                 stage, where, ledger, initial, dead_letters=read_dead_letters(folder)
             )
     finally:
+        if injector is not None:
+            injector.close()  # after the stage: it started some of the stage's processes
         run["error"] = "; ".join(result.problems) or None
         (folder / "run.json").write_text(json.dumps(run, indent=2) + "\n")
     result.reconciliation.notes += error_notes(folder / "stage.log")
