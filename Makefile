@@ -18,8 +18,11 @@ URL       ?=
 NAMESPACE ?=
 URLS       ?=
 NAMESPACES ?=
+# make chaos: the database the stage runs on (sqlite or postgresql); KEEP=1 keeps PostgreSQL's
+DB   ?= sqlite
+KEEP ?=
 
-.PHONY: help install demo test test-unit test-contract test-faults-all fuzz lint format openapi run-monolith run-microservices run-functions bench clean reset demo-orders load compare test-load test-readme
+.PHONY: help install demo test test-unit test-contract test-faults-all fuzz lint format openapi run-monolith run-microservices run-functions bench clean reset demo-orders load compare chaos test-load test-readme
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/[$$](PORT)/$(PORT)/g' \
@@ -56,6 +59,9 @@ compare: $(STAMP)  ## the same load against every stage, one report: SHAPE= [URL
 	$(PY) -m loadtests compare --shape $(SHAPE) --profile $(PROFILE) --pacing $(PACING) \
 	  --rate $(RATE) $(foreach u,$(URLS),--url $(u)) $(foreach n,$(NAMESPACES),--namespace $(n)) \
 	  $(if $(ADMIN_TOKEN),--admin-token "$(ADMIN_TOKEN)")
+
+chaos: $(STAMP)  ## load one stage while faults are injected, then reconcile: STAGE= [DB=postgresql]
+	$(PY) -m loadtests chaos $(STAGE) --db $(DB) $(if $(KEEP),--keep)
 
 test: $(STAMP) $(CHROMIUM)  ## lint, then every test (unit, contract on SQLite and PostgreSQL, integration)
 	$(VENV)/bin/ruff check .

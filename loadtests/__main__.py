@@ -6,6 +6,7 @@ python -m loadtests compare --shape spike --pacing fixed --rate 2
 python -m loadtests compare --url monolith=http://... --namespace monolith=threefold-monolith
 python -m loadtests demo
 python -m loadtests report reports/20260101-120000
+python -m loadtests chaos microservices --db postgresql
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 from pathlib import Path
 
 from loadtests import report, results
+from loadtests.chaos import command as chaos
 from loadtests.locust_process import PACINGS, LoadSettings
 from loadtests.runner import REPORTS, Target, compare, new_folder, say
 from loadtests.verdict import judge
@@ -120,10 +122,14 @@ def main(argv: list[str] | None = None) -> int:
     rebuild = commands.add_parser("report", help="write report.html again from a results folder")
     rebuild.add_argument("folder", type=Path)
 
+    chaos.add_parser(commands)
+
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
     started = time.monotonic()
     try:
+        if args.command == "chaos":
+            return chaos.main(args)
         if args.command == "report":
             found = _results_folder(args.folder)
             return _finish(report.write(found, args.folder), found, started)

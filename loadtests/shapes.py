@@ -1,4 +1,4 @@
-"""The load shapes, selectable by name: steady, step, spike, idle-burst (and smoke).
+"""The load shapes, selectable by name: steady, step, spike, idle-burst (and smoke, brief).
 
 Each shape is a list of stages in a `LoadTestShape`, in two profiles: `full`
 (minutes, for a cluster) and `short` (about 45 s, for the demo and a laptop).
@@ -138,12 +138,21 @@ class Smoke(StagedShape):
     short: ClassVar[list[Stage]] = stages
 
 
+class Brief(StagedShape):
+    """Eight users for 20 s, in both profiles: orders all the time, briefly (the chaos test)."""
+
+    abstract = False
+    stages: ClassVar[list[Stage]] = [{"duration": 20, "users": 8, "spawn_rate": 8}]
+    short: ClassVar[list[Stage]] = stages
+
+
 SHAPES: dict[str, type[StagedShape]] = {
     "steady": Steady,
     "step": Step,
     "spike": Spike,
     "idle-burst": IdleBurst,
     "smoke": Smoke,
+    "brief": Brief,
 }
 PROFILES = ("full", "short")
 
