@@ -10,7 +10,6 @@ that the locustfile rewrites every second.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import signal
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loadtests.results import PREFIX
+from stages.orphans import Watchdog, child_setup, pdeathsig_in_use
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = ROOT / "loadtests" / "locustfile.py"
@@ -75,11 +75,6 @@ def locust_argv(host: str, folder: Path, settings: LoadSettings) -> list[str]:
     ]  # fmt: skip
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 def run_locust(
     argv: list[str],
     log: Path,
@@ -103,8 +98,12 @@ def run_locust(
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches the runner, which stops Locust itself
-            preexec_fn=_die_with_parent,
+            preexec_fn=child_setup(),
         )
+        # As the launcher's children: Locust never outlives a killed runner (stages/orphans.py).
+        watchdog = None if pdeathsig_in_use() else Watchdog(grace=15.0)
+        if watchdog:
+            watchdog.watch(process.pid)
         try:
             while True:
                 try:
@@ -118,6 +117,9 @@ def run_locust(
                         on_progress(json.loads(progress_file.read_text()))
         finally:
             stop(process)
+            if watchdog:
+                watchdog.forget(process.pid)
+                watchdog.close()
 
 
 def stop(process: subprocess.Popen, grace: float = 15.0) -> None:

@@ -106,7 +106,11 @@ def test_sku_path_parameter_has_the_domain_pattern(path, method, sku):
     assert _accepts(schema, sku) == is_valid_sku(sku)
 
 
-@pytest.mark.parametrize("order_id", [new_order_id(), "ord_short", "x" + new_order_id()[1:]])
+@pytest.mark.parametrize(
+    "order_id",
+    [new_order_id(), "ord_short", "x" + new_order_id()[1:]],
+    ids=["new", "short", "wrong-prefix"],  # fixed ids: the same collection in every worker
+)
 def test_order_id_path_parameter_has_the_domain_pattern(order_id):
     schema = _parameter("/api/orders/{order_id}", "get", "order_id")["schema"]
     assert _accepts(schema, order_id) == is_order_id(order_id)
