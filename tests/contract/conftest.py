@@ -41,3 +41,20 @@ def stage(request, tmp_path_factory) -> Iterator[ShopClient]:
 @pytest.fixture
 def shop(stage: ShopClient) -> ShopClient:
     return stage
+
+
+# The HTTP edges (README "Edges") are answered before any database is reached, so they
+# are checked once per stage, on SQLite; every other module runs on both databases.
+SQLITE_ONLY_MODULES = {"test_edges.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    dropped = [
+        item
+        for item in items
+        if item.path.name in SQLITE_ONLY_MODULES and "-postgres" in item.nodeid
+    ]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        gone = set(dropped)
+        items[:] = [item for item in items if item not in gone]
