@@ -47,10 +47,20 @@ from stages.running import RunningStage, running_stage
 # microservices' re-driver resumes orders pending > 2 s every 0.5 s (defaults 5 s, 2 s);
 # the functions' ping comes every second (5 s locally), redrive-orders republishes orders
 # pending > 3 s (30 s), and a charge left pending by a killed attempt is cancelled after 8 s
-# (20 s; still longer than the longest pause plus the provider's latency).
+# (20 s; still longer than the longest pause plus the provider's latency). The orders
+# service's call timeouts are shorter too (0.5 s to connect, 1.5 s per call; defaults 1 s and
+# 3 s): its saga lease is derived from them (ServiceSettings.saga_lease, 38 s instead of 63 s),
+# and an order whose saga died with a killed orders process is resumed once that lease ends.
 FAST_RECOVERY: dict[str, dict[str, dict[str, str]]] = {
     "monolith": {},
-    "microservices": {"orders": {"REDRIVE_INTERVAL": "0.5", "REDRIVE_AFTER": "2"}},
+    "microservices": {
+        "orders": {
+            "REDRIVE_INTERVAL": "0.5",
+            "REDRIVE_AFTER": "2",
+            "CONNECT_TIMEOUT": "0.5",
+            "CALL_TIMEOUT": "1.5",
+        }
+    },
     "functions": {
         "broker": {"PING_INTERVAL": "1"},
         "redrive-orders": {"REDRIVE_AFTER": "3"},
