@@ -67,9 +67,13 @@ MAX_PER_PAGE = 100
 MAX_PAGE = 1_000_000
 MAX_QUERY_LENGTH = 100
 # Idempotency-Key on POST /api/orders: visible ASCII, no spaces (as the IETF draft's examples).
+# The one definition: the document is generated from it, and every stage checks the
+# header with it (shop/services/idempotency.parse_key).
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7E]+$"
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
 IdempotencyKey = Annotated[
-    str, Field(min_length=1, max_length=255, pattern=IDEMPOTENCY_KEY_PATTERN)
+    str,
+    Field(min_length=1, max_length=IDEMPOTENCY_KEY_MAX_LENGTH, pattern=IDEMPOTENCY_KEY_PATTERN),
 ]
 
 

@@ -22,18 +22,20 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
 from shop.domain.orders import Order
 from shop.persistence.database import Database
 from shop.persistence.idempotency_store import IdempotencyStore, KeyRecord, KeyTaken
 from shop.problems import Problem, validation_problem
+from shop.schemas import IDEMPOTENCY_KEY_MAX_LENGTH, IdempotencyKey
 from shop.services import orders
 from shop.services.errors import NotFound
 
 HEADER = "Idempotency-Key"
-MAX_KEY_LENGTH = 255
+MAX_KEY_LENGTH = IDEMPOTENCY_KEY_MAX_LENGTH
+_KEY = TypeAdapter(IdempotencyKey)  # the syntax the OpenAPI document states
 DEFAULT_TTL_SECONDS = 24 * 3600
 # Expired keys deleted by one write at most, so no single order pays for a backlog.
 PRUNE_BATCH = 100
@@ -59,10 +61,11 @@ def parse_key(values: Iterable[str]) -> str | None:
     if not values:
         return None
     key = ",".join(values)
-    if not 1 <= len(key) <= MAX_KEY_LENGTH or not all("!" <= c <= "~" for c in key):
+    try:
+        return _KEY.validate_python(key)
+    except ValidationError:
         msg = f"must be 1 to {MAX_KEY_LENGTH} visible ASCII characters (0x21-0x7E)"
-        raise validation_problem([{"loc": ["header", HEADER], "msg": msg}])
-    return key
+        raise validation_problem([{"loc": ["header", HEADER], "msg": msg}]) from None
 
 
 def fingerprint(request: BaseModel) -> str:
