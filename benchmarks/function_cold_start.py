@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 from cloudevents.core.bindings.http import to_binary_event
 
-from functions.runtime.events import ORDER_PLACED, new_event
+from functions.runtime.saga_events import ORDER_PLACED, new_event
 from stages.definitions import PYTHON
 from stages.launcher import ROOT, free_port, run_step
 

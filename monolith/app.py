@@ -10,15 +10,15 @@ from typing import Any
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
-from monolith import catalog, health, inventory, notifications, orders, payments
+from monolith.blueprints import catalog, health, inventory, notifications, orders, payments
 from monolith.http import check_request_head, problem_response
 from monolith.wiring import Wiring
-from shop.allowed_methods import allow_header
 from shop.domain.errors import DomainError
 from shop.domain.payments import SimulatedProvider
 from shop.persistence.database import Database, database_url
 from shop.problems import Problem
 from shop.settings import ShopSettings
+from shop.web.allowed_methods import allow_header
 
 log = logging.getLogger("monolith")
 

@@ -2,9 +2,9 @@
 
 import os
 
-from shop.request_head import HEADER_FIELD_LIMIT, MAX_HEADER_FIELDS, REQUEST_LINE_LIMIT
 from shop.settings import ShopSettings
 from shop.startup_errors import check_settings
+from shop.web.request_head import HEADER_FIELD_LIMIT, MAX_HEADER_FIELDS, REQUEST_LINE_LIMIT
 
 # Read the settings once here, in gunicorn's master: a bad value stops the start with one
 # readable line, instead of a traceback from every worker.
@@ -20,7 +20,7 @@ graceful_timeout = 10
 accesslog = "-" if os.environ.get("ACCESS_LOG", "0") == "1" else None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
-# The request head limits every stage enforces (shop/request_head.py, README "Edges").
+# The request head limits every stage enforces (shop/web/request_head.py, README "Edges").
 limit_request_line = REQUEST_LINE_LIMIT
 limit_request_field_size = HEADER_FIELD_LIMIT
 limit_request_fields = MAX_HEADER_FIELDS

@@ -2,7 +2,7 @@
 
 gunicorn parses the head itself and writes an HTML page for a request line or
 header fields over its limits (gunicorn_conf.py sets them to the shop's, from
-shop/request_head.py) and for a head that is not HTTP. This worker writes the
+shop/web/request_head.py) and for a head that is not HTTP. This worker writes the
 same problem+json every stage answers instead; any other error is gunicorn's.
 """
 
@@ -13,7 +13,12 @@ from gunicorn.http import errors
 from gunicorn.workers.gthread import ThreadWorker
 
 from shop.problems import Problem
-from shop.request_head import HEADERS_LIMIT, headers_too_large, raw_problem_response, uri_too_long
+from shop.web.request_head import (
+    HEADERS_LIMIT,
+    headers_too_large,
+    raw_problem_response,
+    uri_too_long,
+)
 
 _MALFORMED = (
     errors.InvalidRequestLine,

@@ -11,15 +11,15 @@ from flask import Response, request
 from pydantic import BaseModel
 
 from monolith.wiring import wiring
-from shop import request_head
-from shop.http_input import (
+from shop.problems import PROBLEM_CONTENT_TYPE, Problem
+from shop.web import request_head
+from shop.web.input import (
     check_admin,
     check_declared_size,
     check_read_size,
     parse_json_body,
     parse_query,
 )
-from shop.problems import PROBLEM_CONTENT_TYPE, Problem
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -49,7 +49,7 @@ def body(model: type[M]) -> M:
 
 
 def check_request_head() -> None:
-    """414 or 431 for a head over the limits every stage states (shop/request_head.py).
+    """414 or 431 for a head over the limits every stage states (shop/web/request_head.py).
 
     gunicorn already refuses a line, a field or a count over them; the total of all
     fields is checked here, from the environ (repeated fields arrive joined by commas).

@@ -11,8 +11,8 @@ from monolith.wiring import Wiring
 from shop.domain.inventory import ReservationStatus
 from shop.domain.orders import Order, RejectReason, price_order
 from shop.schemas import OrderIn
-from shop.services import catalog, idempotency, inventory, notifications, orders, payments
-from shop.services.idempotency import RequestKey
+from shop.usecases import catalog, idempotency, inventory, notifications, orders, payments
+from shop.usecases.idempotency import RequestKey
 
 
 def place_order(wiring: Wiring, request: OrderIn, key: RequestKey | None = None) -> Order:

@@ -68,7 +68,7 @@ MAX_PAGE = 1_000_000
 MAX_QUERY_LENGTH = 100
 # Idempotency-Key on POST /api/orders: visible ASCII, no spaces (as the IETF draft's examples).
 # The one definition: the document is generated from it, and every stage checks the
-# header with it (shop/services/idempotency.parse_key).
+# header with it (shop/usecases/idempotency.parse_key).
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7E]+$"
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 IdempotencyKey = Annotated[

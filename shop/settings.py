@@ -34,3 +34,20 @@ class ShopSettings(BaseSettings):
     @property
     def provider(self) -> ProviderSettings:
         return ProviderSettings(self.payment_latency_ms, self.payment_failure_rate)
+
+
+class SplitStageSettings(ShopSettings):
+    """What every process of the two split stages reads the same way: where the five
+    contexts answer, and how long a call to one of them may take. The services and the
+    gateway both subclass it, so the whole stage spells CATALOG_URL, CALL_TIMEOUT ... one
+    way and the launcher can hand every process the same environment."""
+
+    catalog_url: str = "http://127.0.0.1:8101"
+    inventory_url: str = "http://127.0.0.1:8102"
+    orders_url: str = "http://127.0.0.1:8103"
+    payments_url: str = "http://127.0.0.1:8104"
+    notifications_url: str = "http://127.0.0.1:8105"
+    # Seconds. A call that takes longer is given up (and compensated where it changes state).
+    connect_timeout: float = Field(1.0, gt=0)
+    call_timeout: float = Field(3.0, gt=0)
+    log_level: str = "INFO"

@@ -85,7 +85,7 @@ def monolith(options: StageOptions) -> StagePlan:
 
 SERVICES = ("catalog", "inventory", "orders", "payments", "notifications")
 # uvicorn's h11 protocol with the request-head limits and problem+json refusals of every stage.
-EDGE_PROTOCOL = "microservices.common.edge_protocol:EdgeProtocol"
+EDGE_PROTOCOL = "shop.web.edge_protocol:EdgeProtocol"
 
 
 def _uvicorn(app: str) -> list[str]:
@@ -126,7 +126,7 @@ def microservices(options: StageOptions) -> StagePlan:
     ]
     gateway = ProcessSpec(
         name="gateway",
-        argv=_uvicorn("microservices.gateway.app:create_app"),
+        argv=_uvicorn("gateway.app:create_app"),
         port=public.port,
         listener=public,
         env={**peers, **options.env, **options.process_env.get("gateway", {})},
@@ -196,7 +196,7 @@ def functions(options: StageOptions) -> StagePlan:
     )
     gateway = ProcessSpec(
         name="gateway",
-        argv=_uvicorn("microservices.gateway.app:create_app"),
+        argv=_uvicorn("gateway.app:create_app"),
         port=public.port,
         listener=public,
         env={

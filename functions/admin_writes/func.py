@@ -10,10 +10,10 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from functions.runtime.http_function import HttpFunction
-from shop.asgi import json_response
 from shop.domain.catalog import Product
 from shop.schemas import ProductIn, ProductOut, ProductUpdate, RestockIn, StockOut
-from shop.services import catalog, inventory
+from shop.usecases import catalog, inventory
+from shop.web.asgi import json_response
 
 
 class AdminWrites(HttpFunction):

@@ -30,14 +30,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from functions.broker import events
+from functions.broker import wire_format
 from functions.broker.core import EventBroker, OverCapacity
 from functions.broker.manifests import load_manifests
 from functions.broker.settings import BrokerSettings
-from microservices.common.request_id import configure_logging
-from shop.asgi import problem_response, read_body
 from shop.instance import this_instance
 from shop.problems import Problem
+from shop.web.asgi import problem_response, read_body
+from shop.web.request_id import configure_logging
 
 log = logging.getLogger("broker")
 _HTTP_PROBLEMS = {404: "not-found", 405: "method-not-allowed"}
@@ -57,8 +57,8 @@ async def ingress(request: Request) -> Response:
         raise Problem("service-unavailable", "the broker is stopping")
     body = await read_body(request, broker.settings.broker_max_body_bytes)
     try:
-        event = events.parse(dict(request.headers), body)
-    except events.InvalidEvent as error:
+        event = wire_format.parse(dict(request.headers), body)
+    except wire_format.InvalidEvent as error:
         raise Problem("malformed-request", str(error)) from None
     try:
         broker.ingest(event, target)

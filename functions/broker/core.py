@@ -38,7 +38,7 @@ from urllib.parse import urljoin
 import httpx
 from cloudevents.core.base import BaseCloudEvent
 
-from functions.broker import events
+from functions.broker import wire_format
 from functions.broker.delivery import (
     DEFAULT_BACKOFF_CAP,
     DEFAULT_BACKOFF_DELAY,
@@ -129,7 +129,7 @@ class Route:
             if wanted == "":
                 continue
             value = attributes.get(name)
-            if value is None or events.attribute_text(value) != wanted:
+            if value is None or wire_format.attribute_text(value) != wanted:
                 return False
         return True
 
@@ -384,8 +384,8 @@ class EventBroker:
         Raises OverCapacity, accepting nothing, when a subscriber it goes to is full."""
         received = time.monotonic()
         # Knative's ingress stamps every event it accepts with its arrival time.
-        arrival = events.attribute_text(datetime.now(UTC))
-        event = events.with_extensions(event, {"knativearrivaltime": arrival})
+        arrival = wire_format.attribute_text(datetime.now(UTC))
+        event = wire_format.with_extensions(event, {"knativearrivaltime": arrival})
         matching = [r for r in self.routes[broker.name] if r.matches(event)]
         capacity = self.settings.broker_subscriber_capacity
         for route in matching:
@@ -464,7 +464,7 @@ class EventBroker:
         self, route: Route, event: BaseCloudEvent, last: Attempt, attempts: int
     ) -> None:
         destination = route.url or route.trigger.subscriber.describe()
-        dead = events.with_extensions(event, error_extensions(destination, last))
+        dead = wire_format.with_extensions(event, error_extensions(destination, last))
         self.stats.add("dead_lettered", route.name)
         self.dead_letters.add(
             {
@@ -476,7 +476,7 @@ class EventBroker:
                 "code": last.code,
                 "dead_letter_sink": route.dead_letter_url,
                 "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-                "event": events.describe(dead),
+                "event": wire_format.describe(dead),
             }
         )
         log.warning(

@@ -34,7 +34,7 @@ import httpx
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.bindings.http import HTTPMessage
 
-from functions.broker import events
+from functions.broker import wire_format
 
 log = logging.getLogger("broker")
 
@@ -145,10 +145,10 @@ class Sender:
             attempt = Attempt(number, code, False, str(code), f"HTTP {code}", body)
             return self._done(attempt, started)
         headers = dict(response.headers)
-        if events.looks_like_event(headers):
+        if wire_format.looks_like_event(headers):
             try:
-                reply = events.parse(headers, body)
-            except events.InvalidEvent as error:
+                reply = wire_format.parse(headers, body)
+            except wire_format.InvalidEvent as error:
                 text = f"HTTP {code} with a broken CloudEvent reply: {error}"
                 attempt = Attempt(number, NOT_AN_EVENT_CODE, False, f"{code} bad-reply", text, body)
                 return self._done(attempt, started)
@@ -177,7 +177,7 @@ class Sender:
         """Attempt until delivered, retries are exhausted or a failure is not retryable,
         logging every attempt. A reply that `accept_reply` refuses (the broker has no
         room for it) fails the attempt, as Knative's does when its ingress refuses it."""
-        message = events.to_binary_message(event)
+        message = wire_format.to_binary_message(event)
         total = policy.retry + 1
         attempt: Attempt | None = None
         for number in range(1, total + 1):

@@ -18,7 +18,7 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from functions.broker import events
+from functions.broker import wire_format
 from functions.broker.delivery import Policy, Sender
 from functions.broker.manifests import PingSource
 
@@ -41,7 +41,7 @@ def ping_event(source: PingSource) -> Any:
     }
     if source.content_type:
         attributes["datacontenttype"] = source.content_type
-    return events.make_event(attributes, source.data)
+    return wire_format.make_event(attributes, source.data)
 
 
 class PingEmitter:

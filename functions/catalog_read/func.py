@@ -6,9 +6,9 @@ from starlette.requests import Request
 
 from functions.runtime.http_function import HttpFunction
 from functions.runtime.messages import ProductList
-from shop.asgi import json_response
 from shop.schemas import ProductOut, ProductPage, ProductQuery
-from shop.services import catalog
+from shop.usecases import catalog
+from shop.web.asgi import json_response
 
 SKU = r"/api/products/(?P<sku>[^/]+)"
 

@@ -16,12 +16,12 @@ from datetime import UTC, datetime, timedelta
 
 from cloudevents.core.base import BaseCloudEvent
 
-from functions.runtime import events
+from functions.runtime import saga_events
 from functions.runtime.event_function import EventFunction, RetryLater
 from functions.runtime.order_events import follow_up
 from shop.domain.payments import ChargeStatus, SimulatedProvider
 from shop.persistence.inbox_store import NOT_SEEN, InboxStore
-from shop.services import payments
+from shop.usecases import payments
 
 
 class ChargePayment(EventFunction):
@@ -33,12 +33,12 @@ class ChargePayment(EventFunction):
         self.provider = SimulatedProvider(self.settings.provider)
 
     def once(self, event: BaseCloudEvent) -> BaseCloudEvent:
-        data = events.data_of(event)
+        data = saga_events.data_of(event)
         order_id, amount, currency = data["order_id"], data["amount_cents"], data["currency"]
         with self.database.writing() as session:
             seen = InboxStore(session, self.context).reply_to(self.name, event.get_id())
             if seen is not NOT_SEEN:
-                return events.decode(seen)
+                return saga_events.decode(seen)
             charge, is_new = payments.open_charge(session, order_id, amount, currency)
         if is_new:
             decision = self.provider.decide(data["payment_token"], amount)
@@ -52,12 +52,12 @@ class ChargePayment(EventFunction):
             )
             with self.database.writing() as session:
                 charge = payments.cancel(session, order_id, amount, currency)
-        type_ = events.PAYMENT_SUCCEEDED if charge.captured else events.PAYMENT_FAILED
+        type_ = saga_events.PAYMENT_SUCCEEDED if charge.captured else saga_events.PAYMENT_FAILED
         reply = follow_up(type_, event, self.name, status=str(charge.status), reason=charge.reason)
         with self.database.writing() as session:
             inbox = InboxStore(session, self.context)
             if inbox.reply_to(self.name, event.get_id()) is NOT_SEEN:
-                inbox.record(self.name, event.get_id(), events.encode(reply))
+                inbox.record(self.name, event.get_id(), saga_events.encode(reply))
         self.log.info("%s %s -> %s", event.get_type(), event.get_id(), reply.get_type())
         return reply
 

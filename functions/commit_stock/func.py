@@ -9,10 +9,10 @@ from __future__ import annotations
 from cloudevents.core.base import BaseCloudEvent
 from sqlalchemy.orm import Session
 
-from functions.runtime import events
+from functions.runtime import saga_events
 from functions.runtime.event_function import EventFunction
 from functions.runtime.order_events import acknowledgement
-from shop.services import inventory
+from shop.usecases import inventory
 
 
 class CommitStock(EventFunction):
@@ -20,9 +20,9 @@ class CommitStock(EventFunction):
     context = "inventory"
 
     def process(self, session: Session, event: BaseCloudEvent) -> BaseCloudEvent:
-        order_id = events.data_of(event)["id"]
+        order_id = saga_events.data_of(event)["id"]
         inventory.commit(session, order_id)
-        return acknowledgement(events.STOCK_COMMITTED, order_id, self.name)
+        return acknowledgement(saga_events.STOCK_COMMITTED, order_id, self.name)
 
 
 def new() -> CommitStock:

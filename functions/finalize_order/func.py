@@ -21,16 +21,16 @@ from datetime import UTC, datetime
 from cloudevents.core.base import BaseCloudEvent
 from sqlalchemy.orm import Session
 
-from functions.runtime import events
+from functions.runtime import saga_events
 from functions.runtime.event_function import EventFunction
 from functions.runtime.order_events import outcome_event
 from shop.domain.orders import RejectReason
-from shop.services import followups, orders
+from shop.usecases import followups, orders
 
 ACKNOWLEDGED_STEP = {
-    events.STOCK_COMMITTED: followups.STOCK,
-    events.STOCK_RELEASED: followups.STOCK,
-    events.CUSTOMER_NOTIFIED: followups.CUSTOMER,
+    saga_events.STOCK_COMMITTED: followups.STOCK,
+    saga_events.STOCK_RELEASED: followups.STOCK,
+    saga_events.CUSTOMER_NOTIFIED: followups.CUSTOMER,
 }
 
 
@@ -39,14 +39,14 @@ class FinalizeOrder(EventFunction):
     context = "orders"
 
     def process(self, session: Session, event: BaseCloudEvent) -> BaseCloudEvent | None:
-        data = events.data_of(event)
+        data = saga_events.data_of(event)
         step = ACKNOWLEDGED_STEP.get(event.get_type())
         if step is not None:
             followups.acknowledge(session, data["order_id"], step)
             return None
         order = orders.get(session, data["order_id"], for_update=True)
         if not order.status.is_final:
-            if event.get_type() == events.STOCK_REJECTED:
+            if event.get_type() == saga_events.STOCK_REJECTED:
                 order.reject(RejectReason.OUT_OF_STOCK)
             else:
                 order.settle(data["status"])

@@ -8,11 +8,11 @@ from __future__ import annotations
 from cloudevents.core.base import BaseCloudEvent
 from sqlalchemy.orm import Session
 
-from functions.runtime import events
+from functions.runtime import saga_events
 from functions.runtime.event_function import EventFunction
 from functions.runtime.order_events import acknowledgement
 from shop.schemas import OrderOut
-from shop.services import notifications
+from shop.usecases import notifications
 
 
 class NotifyCustomer(EventFunction):
@@ -20,9 +20,9 @@ class NotifyCustomer(EventFunction):
     context = "notifications"
 
     def process(self, session: Session, event: BaseCloudEvent) -> BaseCloudEvent:
-        order = OrderOut.model_validate(events.data_of(event)).to_domain()
+        order = OrderOut.model_validate(saga_events.data_of(event)).to_domain()
         notifications.notify(session, order)
-        return acknowledgement(events.CUSTOMER_NOTIFIED, order.id, self.name)
+        return acknowledgement(saga_events.CUSTOMER_NOTIFIED, order.id, self.name)
 
 
 def new() -> NotifyCustomer:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from functions.runtime.http_function import HttpFunction
-from shop.asgi import json_response
 from shop.schemas import EmailQuery, OrderList, OrderOut
-from shop.services import orders
+from shop.usecases import orders
+from shop.web.asgi import json_response
 
 
 class OrderRead(HttpFunction):

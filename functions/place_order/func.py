@@ -13,16 +13,16 @@ from functools import partial
 import httpx
 from starlette.requests import Request
 
-from functions.runtime import events
+from functions.runtime import saga_events
 from functions.runtime.http_function import HttpFunction
 from functions.runtime.order_events import placed_event
-from shop.asgi import json_response
 from shop.domain.catalog import Product
 from shop.domain.orders import Order, price_order
 from shop.problems import Problem
 from shop.schemas import OrderIn, OrderOut
-from shop.services import idempotency, orders
-from shop.services.idempotency import RequestKey
+from shop.usecases import idempotency, orders
+from shop.usecases.idempotency import RequestKey
+from shop.web.asgi import json_response
 
 
 class PlaceOrder(HttpFunction):
@@ -55,7 +55,7 @@ class PlaceOrder(HttpFunction):
             orders.add(session, order)
             idempotency.remember(session, key, order.id)  # with the order, before publishing
         try:
-            events.publish(self.http, self.settings.k_sink, placed_event(order, self.name))
+            saga_events.publish(self.http, self.settings.k_sink, placed_event(order, self.name))
         except httpx.HTTPError as error:
             self.log.warning(
                 "order %s saved, not published (%s): the re-drive will", order.id, error

@@ -27,10 +27,10 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from cloudevents.core.base import BaseCloudEvent
 
-from functions.runtime import events
+from functions.runtime import saga_events
 from functions.runtime.event_function import EventFunction
 from functions.runtime.order_events import outcome_event, placed_event
-from shop.services import followups, orders
+from shop.usecases import followups, orders
 
 DEFAULT_AFTER = 30.0
 
@@ -50,7 +50,7 @@ class RedriveOrders(EventFunction):
     def once(self, event: BaseCloudEvent) -> None:
         after = self.settings.redrive_after
         if after is None:
-            after = float(events.data_of(event).get("older_than_seconds", DEFAULT_AFTER))
+            after = float(saga_events.data_of(event).get("older_than_seconds", DEFAULT_AFTER))
         now = datetime.now(UTC)
         threshold = now - timedelta(seconds=after)
         with self.database.writing() as session:
@@ -66,7 +66,7 @@ class RedriveOrders(EventFunction):
     def _publish(self, event: BaseCloudEvent, why: str) -> None:
         order_id = event.get_subject()
         try:
-            events.publish(self.http, self.settings.k_sink, event)
+            saga_events.publish(self.http, self.settings.k_sink, event)
             self.log.info("re-drove order %s (%s): %s", order_id, why, event.get_type())
         except httpx.HTTPError as error:
             self.log.warning("could not re-drive %s: %s", order_id, error)

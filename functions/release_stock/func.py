@@ -11,10 +11,10 @@ from __future__ import annotations
 from cloudevents.core.base import BaseCloudEvent
 from sqlalchemy.orm import Session
 
-from functions.runtime import events
+from functions.runtime import saga_events
 from functions.runtime.event_function import EventFunction
 from functions.runtime.order_events import acknowledgement
-from shop.services import inventory
+from shop.usecases import inventory
 
 
 class ReleaseStock(EventFunction):
@@ -22,9 +22,9 @@ class ReleaseStock(EventFunction):
     context = "inventory"
 
     def process(self, session: Session, event: BaseCloudEvent) -> BaseCloudEvent:
-        order_id = events.data_of(event)["id"]
+        order_id = saga_events.data_of(event)["id"]
         inventory.release(session, order_id)
-        return acknowledgement(events.STOCK_RELEASED, order_id, self.name)
+        return acknowledgement(saga_events.STOCK_RELEASED, order_id, self.name)
 
 
 def new() -> ReleaseStock:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from cloudevents.core.base import BaseCloudEvent
 from sqlalchemy.orm import Session
 
-from functions.runtime import events
+from functions.runtime import saga_events
 from functions.runtime.event_function import EventFunction
 from functions.runtime.order_events import follow_up
 from shop.domain.inventory import ReservationStatus
-from shop.services import inventory
+from shop.usecases import inventory
 
 
 class ReserveStock(EventFunction):
@@ -17,11 +17,13 @@ class ReserveStock(EventFunction):
     context = "inventory"
 
     def process(self, session: Session, event: BaseCloudEvent) -> BaseCloudEvent:
-        data = events.data_of(event)
+        data = saga_events.data_of(event)
         reservation = inventory.reserve(session, data["order_id"], data["lines"])
         if reservation.status is ReservationStatus.REJECTED:
-            return follow_up(events.STOCK_REJECTED, event, self.name, reason=reservation.reason)
-        return follow_up(events.STOCK_RESERVED, event, self.name)
+            return follow_up(
+                saga_events.STOCK_REJECTED, event, self.name, reason=reservation.reason
+            )
+        return follow_up(saga_events.STOCK_RESERVED, event, self.name)
 
 
 def new() -> ReserveStock:

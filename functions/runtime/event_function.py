@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from cloudevents.core.base import BaseCloudEvent
 from sqlalchemy.orm import Session
 
-from functions.runtime import events
+from functions.runtime import saga_events
 from functions.runtime.health import probe_answer, readiness
 from functions.runtime.settings import FunctionSettings
 from shop.persistence.database import Database
@@ -94,9 +94,9 @@ class EventFunction:
             seen = inbox.reply_to(self.name, event.get_id())
             if seen is not NOT_SEEN:
                 self.log.info("%s %s seen before: same reply", event.get_type(), event.get_id())
-                return events.decode(seen)
+                return saga_events.decode(seen)
             reply = self.process(session, event)
-            inbox.record(self.name, event.get_id(), events.encode(reply))
+            inbox.record(self.name, event.get_id(), saga_events.encode(reply))
         self.log.info(
             "%s %s -> %s", event.get_type(), event.get_id(), reply.get_type() if reply else "-"
         )

@@ -20,13 +20,13 @@ from starlette.responses import Response
 
 from functions.runtime.health import probe_answer, readiness
 from functions.runtime.settings import FunctionSettings
-from shop.allowed_methods import allow_header
-from shop.asgi import json_response, problem_response, read_body
 from shop.domain.errors import DomainError
-from shop.http_input import check_admin, parse_json_body, parse_query
 from shop.persistence.database import Database
 from shop.problems import Problem
 from shop.schemas import Health
+from shop.web.allowed_methods import allow_header
+from shop.web.asgi import json_response, problem_response, read_body
+from shop.web.input import check_admin, parse_json_body, parse_query
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[..., Awaitable[Response]]

@@ -6,15 +6,15 @@ from typing import Any
 
 from cloudevents.core.base import BaseCloudEvent
 
-from functions.runtime import events
+from functions.runtime import saga_events
 from shop.domain.orders import Order
 from shop.schemas import OrderOut
 
 
 def placed_event(order: Order, function: str) -> BaseCloudEvent:
     """shop.order.placed: all that reserving and charging need, so no step calls back."""
-    return events.new_event(
-        events.ORDER_PLACED,
+    return saga_events.new_event(
+        saga_events.ORDER_PLACED,
         order.id,
         {
             "order_id": order.id,
@@ -29,17 +29,21 @@ def placed_event(order: Order, function: str) -> BaseCloudEvent:
 
 def outcome_event(order: Order, function: str) -> BaseCloudEvent:
     """shop.order.confirmed / shop.order.rejected, with the order as the customer sees it."""
-    type_ = events.ORDER_CONFIRMED if order.status == "confirmed" else events.ORDER_REJECTED
-    return events.new_event(type_, order.id, OrderOut.of(order).model_dump(mode="json"), function)
+    type_ = (
+        saga_events.ORDER_CONFIRMED if order.status == "confirmed" else saga_events.ORDER_REJECTED
+    )
+    return saga_events.new_event(
+        type_, order.id, OrderOut.of(order).model_dump(mode="json"), function
+    )
 
 
 def acknowledgement(type_: str, order_id: str, function: str) -> BaseCloudEvent:
     """A follow-up step's reply to the order's outcome: done (shop.stock.committed,
     shop.stock.released, shop.customer.notified)."""
-    return events.new_event(type_, order_id, {"order_id": order_id}, function)
+    return saga_events.new_event(type_, order_id, {"order_id": order_id}, function)
 
 
 def follow_up(type_: str, event: BaseCloudEvent, function: str, **data: Any) -> BaseCloudEvent:
     """The next event of the same order, carrying the received data on with `data` added."""
-    carried = events.data_of(event) | data
-    return events.new_event(type_, carried["order_id"], carried, function)
+    carried = saga_events.data_of(event) | data
+    return saga_events.new_event(type_, carried["order_id"], carried, function)

@@ -23,8 +23,8 @@ import hypercorn.asyncio
 import hypercorn.config
 
 from functions.runtime.settings import FunctionSettings
-from shop.request_head import MAX_HEAD_BYTES
 from shop.startup_errors import check_settings
+from shop.web.request_head import MAX_HEAD_BYTES
 
 
 def serve(new: Callable[[], object], events: bool) -> None:

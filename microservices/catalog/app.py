@@ -12,7 +12,7 @@ from microservices.common.service import build_service
 from microservices.common.settings import ServiceSettings
 from microservices.common.upstream import Upstream, UpstreamError, unavailable
 from shop.schemas import ProductIn, ProductOut, ProductPage, ProductQuery, ProductUpdate
-from shop.services import catalog
+from shop.usecases import catalog
 
 public = APIRouter(prefix="/api/products", tags=["catalog"])
 internal = APIRouter(prefix="/internal/products", tags=["internal"])

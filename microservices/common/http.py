@@ -7,8 +7,8 @@ from typing import Any, TypeVar
 from fastapi import Depends, Request
 from pydantic import BaseModel
 
-from shop.asgi import json_response, problem_response, read_body
-from shop.http_input import check_admin, parse_json_body, parse_query
+from shop.web.asgi import json_response, problem_response, read_body
+from shop.web.input import check_admin, parse_json_body, parse_query
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -16,15 +16,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
-from microservices.common import request_id
 from microservices.common.http import json_response, problem_response
-from microservices.common.log_safe import loggable_path
 from microservices.common.settings import ServiceSettings
-from shop.allowed_methods import allow_header
 from shop.domain.errors import DomainError
 from shop.persistence.database import Database
 from shop.problems import Problem, validation_problem
 from shop.schemas import Health
+from shop.web import request_id
+from shop.web.allowed_methods import allow_header
+from shop.web.log_safe import loggable_path
 
 _HTTP_PROBLEMS = {404: "not-found", 405: "method-not-allowed"}
 

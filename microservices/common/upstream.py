@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
-from microservices.common import request_id
 from shop.problems import Problem
+from shop.web import request_id
 
 log = logging.getLogger("upstream")
 

@@ -12,7 +12,7 @@ from microservices.common.service import build_service
 from microservices.common.settings import ServiceSettings
 from shop.problems import Problem
 from shop.schemas import RestockIn, StockOut
-from shop.services import inventory
+from shop.usecases import inventory
 
 public = APIRouter(prefix="/api/stock", tags=["inventory"])
 internal = APIRouter(prefix="/internal", tags=["internal"])

@@ -11,7 +11,7 @@ from microservices.common.messages import NotifyIn
 from microservices.common.service import build_service
 from microservices.common.settings import ServiceSettings
 from shop.schemas import EmailQuery, NotificationList, NotificationOut
-from shop.services import notifications
+from shop.usecases import notifications
 
 public = APIRouter(prefix="/api/notifications", tags=["notifications"])
 internal = APIRouter(prefix="/internal/notifications", tags=["internal"])

@@ -14,7 +14,7 @@ from microservices.orders import saga
 from microservices.orders.peers import Peers
 from microservices.orders.redrive import Redriver
 from shop.schemas import EmailQuery, OrderIn, OrderList, OrderOut
-from shop.services import idempotency, orders
+from shop.usecases import idempotency, orders
 
 public = APIRouter(prefix="/api/orders", tags=["orders"])
 

@@ -3,7 +3,7 @@
 A thread in the orders service (in every replica); every REDRIVE_INTERVAL seconds it
 resumes orders pending for longer than REDRIVE_AFTER seconds and notifies final
 orders whose customer was not told yet. It works on an order only after claiming it
-(shop/services/order_claims.py), so it never runs beside the order's live saga nor
+(shop/usecases/order_claims.py), so it never runs beside the order's live saga nor
 beside another replica's re-driver; an order that fails is logged and the round goes on.
 """
 
@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 from microservices.orders import saga
 from microservices.orders.peers import Peers
 from shop.persistence.database import Database
-from shop.services import order_claims
-from shop.services.order_claims import Claim
+from shop.usecases import order_claims
+from shop.usecases.order_claims import Claim
 
 log = logging.getLogger("orders.redrive")
 

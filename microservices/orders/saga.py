@@ -15,7 +15,7 @@ once its dependencies answer again, stock is never sold twice or lost, and
 nothing is captured for a rejected order.
 
 One saga at a time works on an order: the saga that places it holds a claim
-from the insert (shop/services/order_claims.py), the re-driver takes one before
+from the insert (shop/usecases/order_claims.py), the re-driver takes one before
 resuming it, and each gives it back when it stops. The final write is
 conditional (pending -> final once); a saga that finds the order already final
 goes on with that outcome and never tells the customer another.
@@ -31,9 +31,9 @@ from shop.domain.orders import Order, RejectReason, price_order
 from shop.persistence.database import Database
 from shop.problems import Problem
 from shop.schemas import OrderIn
-from shop.services import idempotency, order_claims, orders
-from shop.services.idempotency import RequestKey
-from shop.services.order_claims import Claim
+from shop.usecases import idempotency, order_claims, orders
+from shop.usecases.idempotency import RequestKey
+from shop.usecases.order_claims import Claim
 
 log = logging.getLogger("orders.saga")
 

@@ -17,7 +17,7 @@ from microservices.common.service import build_service
 from microservices.common.settings import ServiceSettings
 from shop.domain.payments import SimulatedProvider
 from shop.schemas import OrderIdQuery, PaymentList, PaymentOut
-from shop.services import payments
+from shop.usecases import payments
 
 public = APIRouter(prefix="/api/payments", tags=["payments"])
 internal = APIRouter(prefix="/internal/charges", tags=["internal"])

@@ -25,7 +25,7 @@ from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.bindings.http import HTTPMessage, from_http_event, to_binary_event
 
 from shop.persistence.database import Database
-from shop.services import followups
+from shop.usecases import followups
 from stages.definitions import StageOptions
 from stages.launcher import FileSink
 from stages.running import running_stage

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from functions.runtime import events
+from functions.runtime import saga_events
 from functions.runtime.order_events import outcome_event, placed_event
 from shop.domain.orders import Order, OrderLine, RejectReason, new_order_id
 from shop.schemas import OrderOut
@@ -82,7 +82,7 @@ def own_order(sku: str, quantity: int, token: str = "tok_visa") -> Order:
 
 
 def event_view(event) -> tuple[dict[str, Any], Any]:
-    return event.get_attributes(), events.data_of(event)
+    return event.get_attributes(), saga_events.data_of(event)
 
 
 def sold(stage: FunctionsStage, sku: str, start: int, quantity: int) -> None:
@@ -155,8 +155,8 @@ def test_same_event_posted_twice_to_a_function_applies_once(stage: FunctionsStag
     again = stage.post_event("reserve-stock", placed)
     assert first.status_code == again.status_code == 200, (first.text, again.text)
     reply = reply_event(first)
-    assert reply.get_type() == events.STOCK_RESERVED, event_view(reply)
-    assert reply.get_id() == f"{order.id}:{events.STOCK_RESERVED}"
+    assert reply.get_type() == saga_events.STOCK_RESERVED, event_view(reply)
+    assert reply.get_id() == f"{order.id}:{saga_events.STOCK_RESERVED}"
     assert event_view(reply_event(again)) == event_view(reply), (first.text, again.text)
     assert shop.stock(sku) == {"sku": sku, "available": 7, "reserved": 3, "sold": 0}
 
@@ -169,8 +169,8 @@ def test_same_event_posted_twice_to_a_function_applies_once(stage: FunctionsStag
     assert first.status_code == again.status_code == 200, (first.text, again.text)
     ack = reply_event(first)
     assert (ack.get_type(), ack.get_id()) == (
-        events.STOCK_RELEASED,
-        f"{order.id}:{events.STOCK_RELEASED}",
+        saga_events.STOCK_RELEASED,
+        f"{order.id}:{saga_events.STOCK_RELEASED}",
     )
     assert event_view(reply_event(again)) == event_view(ack)
     released(stage, sku, start)
@@ -184,7 +184,7 @@ def test_duplicate_order_placed_through_the_broker_changes_nothing(stage: Functi
     email = order["email"]
     stock, charges = shop.stock(sku), shop.payments_of(order["id"])
     messages = shop.notifications_of(email)
-    confirmed_id = f"{order['id']}:{events.ORDER_CONFIRMED}"
+    confirmed_id = f"{order['id']}:{saga_events.ORDER_CONFIRMED}"
     seen = f"{confirmed_id} seen before: same reply"
     replayed = {name: log_count(stage, name, seen) for name in ("notify-customer", "commit-stock")}
 
@@ -221,7 +221,7 @@ def test_subscriber_down_then_back_gets_the_event_on_retry(stage: FunctionsStage
         assert answer.status_code == 202, answer.text
         order = shop.wait_final(answer.json()["id"])
         assert order["status"] == "confirmed", order
-        confirmed_id = f"{order['id']}:{events.ORDER_CONFIRMED}"
+        confirmed_id = f"{order['id']}:{saga_events.ORDER_CONFIRMED}"
 
         def refused() -> None:
             attempts = delivery_lines(stage, confirmed_id, NOTIFY_TRIGGER)
@@ -237,7 +237,7 @@ def test_subscriber_down_then_back_gets_the_event_on_retry(stage: FunctionsStage
     def delivered_on_a_retry() -> list[str]:
         attempts = delivery_lines(stage, confirmed_id, NOTIFY_TRIGGER)
         outcome = attempts[-1].split(" outcome=")[1]
-        assert outcome.startswith(f"200 reply {events.CUSTOMER_NOTIFIED} "), attempts
+        assert outcome.startswith(f"200 reply {saga_events.CUSTOMER_NOTIFIED} "), attempts
         assert len(attempts) > 1, attempts
         return attempts
 
@@ -262,7 +262,7 @@ def test_event_that_always_fails_is_dead_lettered_then_redriven(stage: Functions
         answer = shop.place(email, [(sku, quantity)])
         assert answer.status_code == 202, answer.text
         order_id = answer.json()["id"]
-        reserved_id = f"{order_id}:{events.STOCK_RESERVED}"
+        reserved_id = f"{order_id}:{saga_events.STOCK_RESERVED}"
 
         def dead_lettered() -> dict[str, Any]:
             found = [d for d in stage.dead_letters() if d["event"]["id"] == reserved_id]
@@ -280,7 +280,7 @@ def test_event_that_always_fails_is_dead_lettered_then_redriven(stage: Functions
     assert dead["attempts"] == CHARGE_ATTEMPTS, dead
     assert dead["code"] == 0, dead  # no HTTP answer at all: the connection was refused
     event = dead["event"]
-    assert (event["type"], event["subject"]) == (events.STOCK_RESERVED, order_id), event
+    assert (event["type"], event["subject"]) == (saga_events.STOCK_RESERVED, order_id), event
     assert event["data"]["order_id"] == order_id, event
     assert event["knativeerrordest"] == charge_url, event
     assert event["knativeerrorcode"] == 0, event
@@ -380,8 +380,8 @@ def test_every_step_after_finalize_lost_is_finished_by_the_redrive(db_stage: Fun
         rejected = shop.place_and_wait(declined, [(released_sku, 3)], token="tok_decline")
         assert confirmed["status"] == "confirmed", confirmed
         assert (rejected["status"], rejected["reason"]) == ("rejected", "payment_declined")
-        confirmed_id = f"{confirmed['id']}:{events.ORDER_CONFIRMED}"
-        rejected_id = f"{rejected['id']}:{events.ORDER_REJECTED}"
+        confirmed_id = f"{confirmed['id']}:{saga_events.ORDER_CONFIRMED}"
+        rejected_id = f"{rejected['id']}:{saga_events.ORDER_REJECTED}"
         for event_id, trigger in [
             (confirmed_id, COMMIT_TRIGGER),
             (confirmed_id, NOTIFY_TRIGGER),

@@ -30,7 +30,7 @@ from cloudevents.core.bindings.http import to_binary_event, to_structured_event
 from cloudevents.core.v1.event import CloudEvent
 
 from functions.broker.delivery import Policy, retryable
-from functions.runtime.events import publish
+from functions.runtime.saga_events import publish
 from stages.launcher import ROOT, FileSink, Launcher, LaunchError, ProcessSpec, free_port
 from tests.support.waiting import eventually
 

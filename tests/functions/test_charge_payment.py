@@ -9,7 +9,7 @@ import httpx
 import pytest
 from cloudevents.core.bindings.http import HTTPMessage, from_http_event, to_binary_event
 
-from functions.runtime.events import STOCK_RESERVED, new_event
+from functions.runtime.saga_events import STOCK_RESERVED, new_event
 from stages.definitions import PYTHON
 from stages.launcher import FileSink, Launcher, ProcessSpec, free_port, run_step
 

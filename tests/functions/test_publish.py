@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from functions.runtime import events
+from functions.runtime import saga_events
 
 
 def _client(statuses: list[int], seen: list[int]) -> httpx.Client:
@@ -21,7 +21,9 @@ def _client(statuses: list[int], seen: list[int]) -> httpx.Client:
 
 
 def _event():
-    return events.new_event(events.ORDER_PLACED, "ord_test", {"order_id": "ord_test"}, "test")
+    return saga_events.new_event(
+        saga_events.ORDER_PLACED, "ord_test", {"order_id": "ord_test"}, "test"
+    )
 
 
 @pytest.mark.parametrize("busy", [429, 503])
@@ -29,24 +31,24 @@ def test_a_busy_broker_is_asked_again_after_its_retry_after(busy: int):
     seen: list[int] = []
     waits: list[float] = []
     with _client([busy, busy, 202], seen) as client:
-        events.publish(client, "http://broker/", _event(), sleep=waits.append)
+        saga_events.publish(client, "http://broker/", _event(), sleep=waits.append)
     assert seen == [busy, busy, 202]
-    assert waits == [events.RETRY_AFTER_MAX] * 2  # Retry-After: 7, capped
+    assert waits == [saga_events.RETRY_AFTER_MAX] * 2  # Retry-After: 7, capped
 
 
 def test_a_broker_busy_for_too_long_is_an_error_for_the_re_drive():
     seen: list[int] = []
     waits: list[float] = []
     with _client([503], seen) as client, pytest.raises(httpx.HTTPStatusError):
-        events.publish(client, "http://broker/", _event(), sleep=waits.append)
-    assert len(seen) == events.PUBLISH_ATTEMPTS
-    assert len(waits) == events.PUBLISH_ATTEMPTS - 1
+        saga_events.publish(client, "http://broker/", _event(), sleep=waits.append)
+    assert len(seen) == saga_events.PUBLISH_ATTEMPTS
+    assert len(waits) == saga_events.PUBLISH_ATTEMPTS - 1
 
 
 def test_a_refused_event_is_not_sent_again():
     seen: list[int] = []
     with _client([400], seen) as client, pytest.raises(httpx.HTTPStatusError):
-        events.publish(client, "http://broker/", _event(), sleep=lambda _s: None)
+        saga_events.publish(client, "http://broker/", _event(), sleep=lambda _s: None)
     assert seen == [400]
 
 
@@ -54,4 +56,4 @@ def test_a_refused_event_is_not_sent_again():
     ("header", "seconds"), [(None, 1.0), ("0", 0.1), ("1.5", 1.5), ("99", 2.0), ("soon", 1.0)]
 )
 def test_retry_after_is_read_within_bounds(header: str | None, seconds: float):
-    assert events.retry_after(header) == seconds
+    assert saga_events.retry_after(header) == seconds

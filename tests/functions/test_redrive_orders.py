@@ -20,11 +20,11 @@ import pytest
 from cloudevents.core.v1.event import CloudEvent
 
 from functions.redrive_orders.func import new
-from functions.runtime import events
+from functions.runtime import saga_events
 from shop.domain.orders import Order, OrderLine, new_order_id
 from shop.persistence.database import Database
 from shop.persistence.migrate import upgrade
-from shop.services import followups, orders
+from shop.usecases import followups, orders
 
 WRITE_TIMEOUT = 1.0  # seconds an order write may wait for the database lock
 
@@ -131,13 +131,13 @@ def test_redrive_publishes_outside_its_transaction_and_claims_what_it_finishes(b
         # Each order write made while the broker held a publication went through.
         assert state.writes and set(state.writes) == {"ok"}, state.writes
         assert sorted(state.received) == sorted(
-            [(events.ORDER_PLACED, stuck.id), (events.ORDER_CONFIRMED, unsettled.id)]
+            [(saga_events.ORDER_PLACED, stuck.id), (saga_events.ORDER_CONFIRMED, unsettled.id)]
         )
 
         # The next round: the pending order again (it is still pending), but not the
         # final one, claimed a moment ago: its steps get the usual time to report back.
         state.received.clear()
         function.once(_ping())
-        assert state.received == [(events.ORDER_PLACED, stuck.id)]
+        assert state.received == [(saga_events.ORDER_PLACED, stuck.id)]
     finally:
         function.stop()

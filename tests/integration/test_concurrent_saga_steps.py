@@ -22,8 +22,8 @@ from shop.domain.inventory import ReservationStatus
 from shop.domain.orders import Order, OrderStatus, RejectReason, price_order
 from shop.persistence.database import Database
 from shop.persistence.inventory_store import InventoryStore
-from shop.services import inventory, notifications, order_claims, orders
-from shop.services.order_claims import Claim
+from shop.usecases import inventory, notifications, order_claims, orders
+from shop.usecases.order_claims import Claim
 
 SKUS = ("CS-0001", "CS-0002", "CS-0003")
 THREADS_PER_ORDER = 4

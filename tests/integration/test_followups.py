@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from shop.domain.orders import Order, OrderLine, new_order_id
 from shop.persistence.database import Database
-from shop.services import followups, orders
+from shop.usecases import followups, orders
 
 
 def _final_order(database) -> Order:

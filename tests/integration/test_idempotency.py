@@ -14,8 +14,8 @@ from shop.domain.orders import Order, price_order
 from shop.persistence.idempotency_store import KeyTaken
 from shop.persistence.tables import idempotency_keys
 from shop.problems import Problem
-from shop.services import idempotency, orders
-from shop.services.idempotency import RequestKey
+from shop.usecases import idempotency, orders
+from shop.usecases.idempotency import RequestKey
 from tests.contract.test_concurrency import all_at_once
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)

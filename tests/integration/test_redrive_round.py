@@ -11,8 +11,8 @@ from microservices.orders.redrive import Redriver
 from shop.domain.catalog import Product
 from shop.domain.orders import Order, price_order
 from shop.persistence.tables import order_rows
-from shop.services import orders
-from shop.services.order_claims import Claim
+from shop.usecases import orders
+from shop.usecases.order_claims import Claim
 
 
 class FakePeers:

@@ -8,7 +8,7 @@ from shop.domain.catalog import Product
 from shop.domain.inventory import ReservationStatus
 from shop.domain.orders import new_order_id, price_order
 from shop.domain.payments import ChargeDecision, ChargeStatus
-from shop.services import catalog, inventory, notifications, orders, payments
+from shop.usecases import catalog, inventory, notifications, orders, payments
 
 
 class CountingProvider:

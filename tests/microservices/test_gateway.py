@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from microservices.gateway import proxy, routes
+from gateway import proxy, routes
 from shop import openapi
 from stages.launcher import FileSink, Launcher, ProcessSpec, free_port
 from tests.microservices.fake_upstream import BIG_SIZE, GZIPPED, PROBLEM_BODY, big_body
@@ -55,7 +55,7 @@ class Running:
 
 def _uvicorn(port: int) -> list[str]:
     return [
-        sys.executable, "-m", "uvicorn", "--factory", "microservices.gateway.app:create_app",
+        sys.executable, "-m", "uvicorn", "--factory", "gateway.app:create_app",
         "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
     ]  # fmt: skip
 

@@ -7,8 +7,8 @@ from pydantic import ValidationError
 
 from shop.problems import Problem
 from shop.schemas import OrderIn
-from shop.services.idempotency import fingerprint, parse_key
 from shop.settings import ShopSettings
+from shop.usecases.idempotency import fingerprint, parse_key
 
 
 def test_no_header_is_no_key():

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from shop.allowed_methods import allow_header
-from shop.http_input import parse_json_body, parse_query
 from shop.problems import Problem
-from shop.request_head import (
+from shop.schemas import OrderIn, ProductQuery, RestockIn
+from shop.web.allowed_methods import allow_header
+from shop.web.input import parse_json_body, parse_query
+from shop.web.request_head import (
     HEADER_FIELD_LIMIT,
     HEADERS_LIMIT,
     MAX_HEADER_FIELDS,
@@ -17,7 +18,6 @@ from shop.request_head import (
     raw_problem_response,
     refused_head,
 )
-from shop.schemas import OrderIn, ProductQuery, RestockIn
 
 LINE_OVERHEAD = len("GET") + 2 + len("HTTP/1.1")
 

@@ -5,7 +5,7 @@ from flask import Blueprint
 from monolith.http import admin_only, json_response, query
 from monolith.wiring import wiring
 from shop.schemas import EmailQuery, NotificationList, NotificationOut
-from shop.services import notifications
+from shop.usecases import notifications
 
 bp = Blueprint("notifications", __name__, url_prefix="/api/notifications")
 

@@ -12,8 +12,8 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
-from shop.http_input import check_declared_size, check_read_size, too_large
 from shop.problems import PROBLEM_CONTENT_TYPE, Problem
+from shop.web.input import check_declared_size, check_read_size, too_large
 
 
 async def read_body(request: Request, limit: int) -> bytes:

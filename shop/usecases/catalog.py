@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from shop.domain.catalog import Product, is_valid_sku
 from shop.persistence.catalog_store import CatalogStore
-from shop.services.errors import AlreadyExists, NotFound
+from shop.usecases.errors import AlreadyExists, NotFound
 
 
 def list_products(

@@ -5,7 +5,7 @@ from flask import Blueprint
 from monolith.http import admin_only, body, json_response, query
 from monolith.wiring import wiring
 from shop.schemas import ProductIn, ProductOut, ProductPage, ProductQuery, ProductUpdate
-from shop.services import catalog, inventory
+from shop.usecases import catalog, inventory
 
 bp = Blueprint("catalog", __name__, url_prefix="/api/products")
 

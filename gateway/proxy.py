@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from shop.http_input import too_large
 from shop.problems import Problem
+from shop.web.input import too_large
 
 log = logging.getLogger("gateway")
 

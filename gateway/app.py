@@ -1,6 +1,6 @@
 """The gateway's ASGI app, served by uvicorn:
 
-    python -m uvicorn --factory microservices.gateway.app:create_app \
+    python -m uvicorn --factory gateway.app:create_app \
         --host 127.0.0.1 --port 8000 --no-access-log
 
 A plain ASGI callable that uses Starlette's Request and Response, not a router:
@@ -21,17 +21,17 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import Response
 
-from microservices.common import request_id
-from microservices.common.log_safe import loggable_path
-from microservices.gateway import proxy, routes
-from microservices.gateway.health import readiness
-from microservices.gateway.settings import GatewaySettings
+from gateway import proxy, routes
+from gateway.health import readiness
+from gateway.settings import GatewaySettings
 from shop import openapi
-from shop.allowed_methods import allow_header
-from shop.asgi import json_response, problem_response
 from shop.problems import Problem
-from shop.request_head import check_request_head
 from shop.schemas import Health
+from shop.web import request_id
+from shop.web.allowed_methods import allow_header
+from shop.web.asgi import json_response, problem_response
+from shop.web.log_safe import loggable_path
+from shop.web.request_head import check_request_head
 
 log = logging.getLogger("gateway")
 
@@ -239,7 +239,7 @@ def _order_may_exist(problem: Problem) -> Problem:
 
 
 def _check_head(scope: dict[str, Any]) -> None:
-    """The limits every stage puts on a request head (shop/request_head.py)."""
+    """The limits every stage puts on a request head (shop/web/request_head.py)."""
     raw_path = scope.get("raw_path") or quote(scope["path"]).encode()
     query = scope.get("query_string", b"")
     target_length = len(raw_path) + (1 + len(query) if query else 0)

@@ -9,7 +9,7 @@ from shop.domain import inventory as rules
 from shop.domain.catalog import is_valid_sku
 from shop.domain.inventory import Reservation, ReservationStatus, StockLevel
 from shop.persistence.inventory_store import InventoryStore
-from shop.services.errors import NotFound
+from shop.usecases.errors import NotFound
 
 
 def get_stock(session: Session, sku: str) -> StockLevel:

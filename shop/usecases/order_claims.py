@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from shop.domain.orders import Order
 from shop.persistence.order_claims_store import OrderClaimStore
-from shop.services import orders
+from shop.usecases import orders
 
 
 @dataclass(frozen=True)

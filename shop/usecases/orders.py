@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from shop.domain.orders import Order, is_order_id
 from shop.persistence.orders_store import OrderStore
-from shop.services.errors import NotFound
+from shop.usecases.errors import NotFound
 
 
 def add(session: Session, order: Order, claimed_until: datetime | None = None) -> Order:

@@ -8,7 +8,7 @@ from monolith.http import admin_only, body, json_response, query
 from monolith.order_saga import place_order
 from monolith.wiring import wiring
 from shop.schemas import EmailQuery, OrderIn, OrderList, OrderOut
-from shop.services import idempotency, orders
+from shop.usecases import idempotency, orders
 
 bp = Blueprint("orders", __name__, url_prefix="/api/orders")
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from shop.domain.orders import Order
 from shop.persistence.followups_store import FollowUpStore
-from shop.services import orders
+from shop.usecases import orders
 
 STOCK = "stock"  # the held stock sold (confirmed) or given back (rejected)
 CUSTOMER = "customer"  # the customer told of the outcome

@@ -1,8 +1,8 @@
 """The gateway's settings, read from the environment.
 
-It subclasses the services' settings so the whole stage spells CATALOG_URL,
-CALL_TIMEOUT, MAX_BODY_BYTES ... one way, and the launcher can hand every
-process the same environment.
+It shares the services' base (shop.settings.SplitStageSettings), so the whole
+stage spells CATALOG_URL, CALL_TIMEOUT, MAX_BODY_BYTES ... one way, and the
+launcher can hand every process the same environment.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from typing import Literal
 
 from pydantic import Field
 
-from microservices.common.settings import ServiceSettings
-from microservices.gateway import routes
+from gateway import routes
+from shop.settings import SplitStageSettings
 
 
-class GatewaySettings(ServiceSettings):
+class GatewaySettings(SplitStageSettings):
     """CALL_TIMEOUT bounds every forwarded call except POST /api/orders (ORDER_TIMEOUT)."""
 
     # POST /api/orders runs the whole saga (reserve, charge, confirm, notify) inside the
@@ -27,7 +27,7 @@ class GatewaySettings(ServiceSettings):
     # Pooled connections to all services together; beyond this a call waits for a free one.
     max_upstream_connections: int = Field(256, ge=1)
 
-    # Which stage's route table (microservices/gateway/routes.py) the gateway serves.
+    # Which stage's route table (gateway/routes.py) the gateway serves.
     route_table: Literal["microservices", "functions"] = "microservices"
     # JSON {upstream: url}; for the microservices table the *_URL settings are the default.
     upstreams: dict[str, str] = Field(default_factory=dict)

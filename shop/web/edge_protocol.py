@@ -1,6 +1,6 @@
-"""uvicorn's HTTP/1.1 protocol with the shop's request-head rules (shop/request_head.py).
+"""uvicorn's HTTP/1.1 protocol with the shop's request-head rules (shop/web/request_head.py).
 
-Served with `uvicorn --http microservices.common.edge_protocol:EdgeProtocol`. Two
+Served with `uvicorn --http shop.web.edge_protocol:EdgeProtocol`. Two
 changes to uvicorn's h11 protocol: it buffers a head up to MAX_HEAD_BYTES, so
 every head within the limits reaches the app, which checks it; and a head it
 cannot parse (too long, or not HTTP) is answered with problem+json, not
@@ -16,7 +16,7 @@ import socket
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from shop.request_head import MAX_HEAD_BYTES, raw_problem_response, refused_head
+from shop.web.request_head import MAX_HEAD_BYTES, raw_problem_response, refused_head
 
 
 class EdgeProtocol(H11Protocol):

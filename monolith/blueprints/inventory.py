@@ -5,7 +5,7 @@ from flask import Blueprint
 from monolith.http import admin_only, body, json_response
 from monolith.wiring import wiring
 from shop.schemas import RestockIn, StockOut
-from shop.services import inventory
+from shop.usecases import inventory
 
 bp = Blueprint("inventory", __name__, url_prefix="/api/stock")
 

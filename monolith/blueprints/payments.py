@@ -5,7 +5,7 @@ from flask import Blueprint
 from monolith.http import admin_only, json_response, query
 from monolith.wiring import wiring
 from shop.schemas import OrderIdQuery, PaymentList, PaymentOut
-from shop.services import payments
+from shop.usecases import payments
 
 bp = Blueprint("payments", __name__, url_prefix="/api/payments")
 

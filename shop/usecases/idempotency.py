@@ -30,8 +30,8 @@ from shop.persistence.database import Database
 from shop.persistence.idempotency_store import IdempotencyStore, KeyRecord, KeyTaken
 from shop.problems import Problem, validation_problem
 from shop.schemas import IDEMPOTENCY_KEY_MAX_LENGTH, IdempotencyKey
-from shop.services import orders
-from shop.services.errors import NotFound
+from shop.usecases import orders
+from shop.usecases.errors import NotFound
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = IDEMPOTENCY_KEY_MAX_LENGTH

@@ -1,0 +1,1 @@
+"""One Flask blueprint per bounded context, plus the health probes."""

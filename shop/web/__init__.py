@@ -1,0 +1,1 @@
+"""HTTP plumbing every web process shares: ASGI helpers, input, request heads and ids."""
