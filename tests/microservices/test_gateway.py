@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway import proxy, routes
+from gateway import errors, routes, upstream
 from shop import openapi
 from stages.launcher import FileSink, Launcher, ProcessSpec, free_port
 from tests.microservices.fake_upstream import BIG_SIZE, GZIPPED, PROBLEM_BODY, big_body
@@ -575,7 +575,7 @@ def _count_calls(method: str) -> int:
 
     async def run() -> None:
         async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as client:
-            call = proxy.Call(
+            call = upstream.Call(
                 service="orders",
                 method=method,
                 url=httpx.URL("http://orders/api/orders"),
@@ -584,8 +584,8 @@ def _count_calls(method: str) -> int:
                 timeout=httpx.Timeout(1.0),
                 deadline=2.0,
             )
-            with pytest.raises(proxy.UpstreamFailure) as failure:
-                await proxy.forward(client, call)
+            with pytest.raises(errors.UpstreamFailure) as failure:
+                await upstream.send(client, call)
             assert failure.value.problem.status == 503
 
     asyncio.run(run())
