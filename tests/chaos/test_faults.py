@@ -98,10 +98,11 @@ def test_stop_during_a_pause_resumes_the_process_at_once(pids):
         injector.start()
         wait_until(lambda: injector.injected())
         wait_until(lambda: status(pids.of["paused"][0]) == psutil.STATUS_STOPPED, timeout=2)
-        started = time.monotonic()
         injector.stop()
-        assert time.monotonic() - started < 5
         assert whats(injector.events) == [("SIGSTOP", "paused"), ("SIGCONT", "paused")]
+        stopped, resumed = injector.events
+        # On the injector's own clock: resumed by stop(), long before the pause was over.
+        assert resumed.at < stopped.at + 60.0, injector.events
         assert status(pids.of["paused"][0]) != psutil.STATUS_STOPPED
     injector.close()
 
