@@ -11,7 +11,7 @@ from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
 from monolith.blueprints import catalog, health, inventory, notifications, orders, payments
-from monolith.http import check_request_head, problem_response
+from monolith.flask_web import check_request_head, problem_response
 from monolith.wiring import Wiring
 from shop.domain.errors import DomainError
 from shop.domain.payments import SimulatedProvider

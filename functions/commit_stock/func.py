@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from functions.runtime import saga_events
 from functions.runtime.event_function import EventFunction
-from functions.runtime.order_events import acknowledgement
+from functions.runtime.event_payloads import acknowledgement
 from shop.usecases import inventory
 
 

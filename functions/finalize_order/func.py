@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from functions.runtime import saga_events
 from functions.runtime.event_function import EventFunction
-from functions.runtime.order_events import outcome_event
+from functions.runtime.event_payloads import outcome_event
 from shop.domain.orders import RejectReason
 from shop.usecases import followups, orders
 

@@ -14,8 +14,8 @@ import httpx
 from starlette.requests import Request
 
 from functions.runtime import saga_events
+from functions.runtime.event_payloads import placed_event
 from functions.runtime.http_function import HttpFunction
-from functions.runtime.order_events import placed_event
 from shop.domain.catalog import Product
 from shop.domain.orders import Order, price_order
 from shop.problems import Problem

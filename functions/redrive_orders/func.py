@@ -29,7 +29,7 @@ from cloudevents.core.base import BaseCloudEvent
 
 from functions.runtime import saga_events
 from functions.runtime.event_function import EventFunction
-from functions.runtime.order_events import outcome_event, placed_event
+from functions.runtime.event_payloads import outcome_event, placed_event
 from shop.usecases import followups, orders
 
 DEFAULT_AFTER = 30.0

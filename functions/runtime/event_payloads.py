@@ -1,4 +1,8 @@
-"""The data each saga event carries, made in one place for every function."""
+"""The data each saga event carries, made in one place for every function.
+
+The events themselves (types, ids, the CloudEvent around this data, publishing)
+are functions/runtime/saga_events.py.
+"""
 
 from __future__ import annotations
 

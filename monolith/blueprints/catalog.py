@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-from monolith.http import admin_only, body, json_response, query
+from monolith.flask_web import admin_only, body, json_response, query
 from monolith.wiring import wiring
 from shop.schemas import ProductIn, ProductOut, ProductPage, ProductQuery, ProductUpdate
 from shop.usecases import catalog, inventory
