@@ -9,11 +9,11 @@ failures into problem+json (503, 504, 502) instead of a 500 or a hang.
     settings.py      GatewaySettings: the services' URLs and the timeouts
     routes.py        which service answers which public path (and why nothing else is routed)
     request_log.py   around every request: its id, an unhandled error as 500, one log line
-    edge.py          the request-head limits (414, 431) every stage enforces
+    head_limits.py   the request-head limits (414, 431) every stage enforces
     proxy.py         forwarding one request: body, headers and timeout, answer or problem
     request_body.py  the request body, read whole but bounded (413)
     headers.py       which headers cross the gateway, both ways
     upstream.py      one call to a service: the pooled client, its URL, the whole answer
-    errors.py        a failed call as problem+json (503, 504, 502)
+    failures.py      a failed call as problem+json (503, 504, 502)
     health.py        /healthz, and /readyz: every service's /readyz, concurrently
 """

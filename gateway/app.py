@@ -4,9 +4,9 @@
         --host 127.0.0.1 --port 8000 --no-access-log
 
 This module only assembles: the pooled client of the lifespan, the gateway's own
-paths, and the route table that sends every other path to a service. The pieces:
-gateway/request_log.py (id, log line), edge.py (head limits), routes.py (who answers
-a path), proxy.py (forwarding), health.py (/healthz, /readyz).
+paths, and the route table that sends every other path to a service. The pieces
+(gateway/__init__.py lists them all): request_log.py (id, log line), head_limits.py
+(414, 431), routes.py (who answers a path), proxy.py (forwarding), health.py.
 
 A plain ASGI callable that uses Starlette's Request and Response, not a router:
 the gateway declares only three paths of its own, and a router answers what it
@@ -24,7 +24,7 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway import edge, health, proxy, routes, upstream
+from gateway import head_limits, health, proxy, routes, upstream
 from gateway.request_log import Outcome, serve_logged
 from gateway.settings import GatewaySettings
 from shop import openapi
@@ -79,7 +79,7 @@ class Gateway:
         # scope["path"], not request.url.path: a %3F in the path would split that URL.
         path, method = request.scope["path"], request.method
         try:
-            edge.check_head(request.scope)
+            head_limits.check_head(request.scope)
         except Problem as problem:  # 414 or 431, before anything is read or forwarded
             return problem_response(problem, path)
         local = self.local.get(path)
@@ -97,7 +97,7 @@ class Gateway:
         if service is not None:
             query = request.scope.get("query_string", b"")
             url = upstream.upstream_url(
-                self.upstreams[service], path, edge.raw_path(request.scope), query
+                self.upstreams[service], path, head_limits.raw_path(request.scope), query
             )
         if service is None or url is None:
             return problem_response(Problem("not-found", f"no route for {method} {path}"), path)

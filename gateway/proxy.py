@@ -5,7 +5,7 @@ The request as the client sent it, the answer as the service gave it, except for
 - the headers (gateway/headers.py: hop-by-hop ones dropped, forwarding and id added);
 - the time it may take: CALL_TIMEOUT, or ORDER_TIMEOUT for POST /api/orders, which
   runs the whole saga inside the call;
-- failures, which become problem+json (gateway/errors.py: 503, 504 or 502).
+- failures, which become problem+json (gateway/failures.py: 503, 504 or 502).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway import headers, upstream
-from gateway.errors import UpstreamFailure, order_may_exist
+from gateway.failures import UpstreamFailure, order_may_exist
 from gateway.request_body import ClientGone, TooLarge, discard_rest, read_body
 from gateway.request_log import Outcome
 from gateway.settings import GatewaySettings

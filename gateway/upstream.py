@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from gateway.errors import upstream_failure
+from gateway.failures import upstream_failure
 from gateway.headers import Headers
 from gateway.settings import GatewaySettings
 
@@ -74,7 +74,7 @@ def upstream_url(base: str, path: str, raw_path: bytes, query: bytes) -> httpx.U
 
 
 async def send(client: httpx.AsyncClient, call: Call) -> Answer:
-    """Send the call and read the whole answer, or raise UpstreamFailure (gateway/errors.py).
+    """Send the call and read the whole answer, or raise UpstreamFailure (gateway/failures.py).
     Only a refused connection of a GET or HEAD is tried once more: nothing reached the
     service, and reading twice changes nothing."""
     attempts = 2 if call.method in IDEMPOTENT else 1

@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway import errors, health, routes, upstream
+from gateway import failures, health, routes, upstream
 from shop import openapi
 from shop.schemas import Health
 from stages.launcher import FileSink, Launcher, ProcessSpec, free_port
@@ -588,7 +588,7 @@ def _count_calls(method: str) -> int:
                 timeout=httpx.Timeout(1.0),
                 deadline=2.0,
             )
-            with pytest.raises(errors.UpstreamFailure) as failure:
+            with pytest.raises(failures.UpstreamFailure) as failure:
                 await upstream.send(client, call)
             assert failure.value.problem.status == 503
 
