@@ -117,10 +117,12 @@ def problems(container: Container, stage: str) -> list[str]:
     for name in sorted(set().union(*(direct_reads(p) for p in packages))):
         if name not in container.env:
             found.append(f"the code reads {name} without a default")
-    if WITH_DATABASE.fullmatch(entry_point(container)) and is_sqlite(
-        database_url(None, container.env)
-    ):
-        found.append("its database falls back to SQLite")
+    if WITH_DATABASE.fullmatch(entry_point(container)):
+        try:
+            if is_sqlite(database_url(None, container.env)):
+                found.append("its database falls back to SQLite")
+        except ValueError as error:  # production refuses a missing URL outright
+            found.append(f"no database URL: {error}")
     return found
 
 
