@@ -1,1 +1,0 @@
-"""Offline proof of the Kubernetes manifests: build, schemas, policy (`make k8s-check`)."""
