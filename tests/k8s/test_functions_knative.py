@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import inspect
 import re
-import textwrap
+import sys
 from functools import cache
 from itertools import pairwise
 from typing import Any
@@ -69,27 +69,30 @@ def validated(obj: dict[str, Any]) -> BaseModel:
 
 
 @cache
-def field_docs(model: type[BaseModel]) -> dict[str, str]:
-    """The docstring under each field of a model class (the generated models document
-    their fields so, not in Field(description=...))."""
-    docs: dict[str, str] = {}
-    for klass in reversed(model.__mro__):
-        if not (isinstance(klass, type) and issubclass(klass, BaseModel)):
-            continue
-        try:
-            tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
-        except (OSError, TypeError):
-            continue
-        body = tree.body[0].body  # type: ignore[attr-defined]
-        for field, after in pairwise(body):
-            if (
-                isinstance(field, ast.AnnAssign)
+def _module_docs(module: str) -> dict[str, dict[str, str]]:
+    """Class name -> {field: the docstring under it}, for every class of a module (the
+    generated models document their fields so, not in Field(description=...))."""
+    tree = ast.parse(inspect.getsource(sys.modules[module]))
+    docs: dict[str, dict[str, str]] = {}
+    for klass in tree.body:
+        if isinstance(klass, ast.ClassDef):
+            docs[klass.name] = {
+                field.target.id: after.value.value
+                for field, after in pairwise(klass.body)
+                if isinstance(field, ast.AnnAssign)
                 and isinstance(field.target, ast.Name)
                 and isinstance(after, ast.Expr)
                 and isinstance(after.value, ast.Constant)
                 and isinstance(after.value.value, str)
-            ):
-                docs[field.target.id] = after.value.value
+            }
+    return docs
+
+
+def field_docs(model: type[BaseModel]) -> dict[str, str]:
+    docs: dict[str, str] = {}
+    for klass in reversed(model.__mro__):
+        if klass.__module__.startswith("cloudcoil.models."):
+            docs |= _module_docs(klass.__module__).get(klass.__name__, {})
     return docs
 
 
