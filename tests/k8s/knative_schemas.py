@@ -78,18 +78,22 @@ def lost_fields(given: Any, kept: Any, path: str = "") -> list[str]:
 
 
 # Fields of a Knative Service the webhook refuses unless a flag of config-features turns
-# them on. The models name the flag in the field's description; only the flags that
-# Knative Serving 1.17 enables by default may be relied on.
+# them on. The models name the flag in the field's docstring; only the flags that Knative
+# Serving 1.17 enables by default may be relied on (config/core/configmaps/features.yaml
+# of knative-v1.17.0: emptyDir volumes "enabled", the pod's securityContext and the rest
+# "disabled").
 FLAG = re.compile(r"behind a feature flag - (\S+)")
 ENABLED_BY_DEFAULT = {"kubernetes.podspec-volumes-emptydir"}
 
-# Fields Knative accepts that the models (Knative's CRD schemas) do not list: each with
-# the reason it is kept. Knative's webhook accepts them; whether the API server keeps
-# them depends on the CRD's pruning, which could not be tried here (no cluster).
+# Fields Knative accepts that the models do not list, each with the reason it is kept.
+# Knative Eventing v1.17.1's CRDs (config/core/resources/broker.yaml and trigger.yaml)
+# give spec.delivery its typed properties plus x-kubernetes-preserve-unknown-fields,
+# "necessary to enable the experimental feature delivery-timeout": the API server keeps
+# `timeout`, the webhook accepts it (the feature is Beta, enabled by default), but the
+# models, generated from the typed properties, do not have it.
 OUTSIDE_THE_MODELS = {
-    # Knative Eventing's delivery-timeout feature (Beta, enabled by default): the time
-    # each delivery attempt may take. charge-payment's trigger needs 15 s (the provider
-    # may be slow), and the local broker applies the same value.
+    # The time each delivery attempt may take: charge-payment's trigger needs 15 s (the
+    # provider may be slow), and the local broker applies the same value.
     "/spec/delivery/timeout",
 }
 
