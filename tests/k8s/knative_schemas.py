@@ -1,5 +1,5 @@
 """Knative's schemas for tests/k8s: every Knative object validated against Knative's own
-models (the validators tests/k8s/schemas.py calls for the Knative API groups).
+models (`validated` is what tests/k8s/schemas.py calls for the Knative API groups).
 
 The models are the pydantic models of cloudcoil's packages, generated from Knative's
 CRD schemas: cloudcoil-models-knative-serving 1.17.0.1 (Knative Serving v1.17.0) and
@@ -17,7 +17,6 @@ import inspect
 import re
 import sys
 import warnings
-from collections.abc import Callable
 from functools import cache
 from itertools import pairwise
 from typing import Any
@@ -156,16 +155,3 @@ def feature_flags(instance: BaseModel) -> set[str]:
             if isinstance(item, BaseModel):
                 flags |= feature_flags(item)
     return flags
-
-
-def validate(obj: dict[str, Any]) -> None:
-    """tests/k8s/schemas.py's validator for the Knative groups."""
-    validated(obj)
-
-
-VALIDATORS: dict[str, Callable[[dict], None]] = {
-    "serving.knative.dev": validate,
-    "eventing.knative.dev": validate,
-    "sources.knative.dev": validate,
-    "messaging.knative.dev": validate,  # no model registered: every kind of it fails
-}

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from tests.k8s.functions_overlay import rendered
+
+# tests/k8s/schemas.py validates the Knative groups with this module's `validated`.
 from tests.k8s.knative_schemas import (
     ENABLED_BY_DEFAULT,
     KNATIVE_EVENTING_VERSION,

@@ -16,6 +16,12 @@ VERSION = project_version()
 PORT = 8080  # every container of the project listens here (Knative's default too)
 OUR_USER = 10001  # the images' non-root user (Containerfile)
 LONG_RUNNING = {"Deployment", "StatefulSet", "DaemonSet"}
+# Readiness on another path than /readyz, each with its reason.
+READINESS_PATHS = {
+    # The functions' gateway: its /readyz polls every function it routes to, which would
+    # wake (and keep awake) the functions that scale to zero; Knative starts those.
+    ("functions", "gateway"): "/healthz",
+}
 
 
 def our_image(stage: str) -> str:
@@ -174,12 +180,6 @@ def test_every_object_carries_the_recommended_labels(stage: str) -> None:
     assert wrong == []
 
 
-# The functions stage's gateway is probed for readiness on /healthz: its /readyz asks every
-# function's /readyz, and a probe doing that every few seconds would keep every function
-# awake, so none would ever scale to zero (k8s/functions/gateway.yaml).
-READINESS_PATH = {("functions", "gateway"): "/healthz"}
-
-
 def _probe_target(container: Container, probe: dict) -> tuple[str, int | None] | None:
     get = probe.get("httpGet")
     if get is None:
@@ -204,7 +204,7 @@ def test_long_running_workloads_have_probes_on_the_real_health_paths(stage: str)
             wrong.append(f"{where}: ports {ports}, every process listens on {PORT}")
         readiness = _probe_target(container, container.spec.get("readinessProbe", {}))
         liveness = _probe_target(container, container.spec.get("livenessProbe", {}))
-        ready_path = READINESS_PATH.get((stage, workload.name), "/readyz")
+        ready_path = READINESS_PATHS.get((stage, workload.name), "/readyz")
         if readiness != (ready_path, PORT):
             wrong.append(f"{where}: readiness probe {readiness}, expected {ready_path} on {PORT}")
         if liveness != ("/healthz", PORT):

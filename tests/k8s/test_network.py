@@ -246,3 +246,21 @@ def test_one_public_entrypoint_through_ingress_nginx(stage: str) -> None:
         if s["spec"].get("type", "ClusterIP") not in ("ClusterIP",)
     ]
     assert exposed == []
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_service_reaches_a_workload_on_a_port_it_listens_on(stage: str) -> None:
+    overlay = render(stage)
+    wrong = []
+    for service in overlay.of_kind("Service", "v1"):
+        name = service["metadata"]["name"]
+        selector = {"matchLabels": service["spec"].get("selector", {})}
+        backends = [w for w in overlay.core_workloads() if selects(selector, w.pod_labels)]
+        if not service["spec"].get("selector") or not backends:
+            wrong.append(f"Service/{name} selects no workload")
+            continue
+        for port in service["spec"]["ports"]:
+            target = port.get("targetPort", port["port"])
+            if any(w.containers[0].port_number(target) is None for w in backends):
+                wrong.append(f"Service/{name}: no container port {target}")
+    assert wrong == []
