@@ -18,11 +18,13 @@ URL       ?=
 NAMESPACE ?=
 URLS       ?=
 NAMESPACES ?=
+# make fetch-cluster / compare-cluster: the local folder the in-cluster runs are copied into
+RESULTS ?= reports/cluster
 # make chaos: the database the stage runs on (sqlite or postgresql); KEEP=1 keeps PostgreSQL's
 DB   ?= sqlite
 KEEP ?=
 
-.PHONY: help install demo test test-unit test-contract test-faults-all fuzz lint format openapi run-monolith run-microservices run-functions bench clean reset demo-orders load compare chaos test-load test-readme
+.PHONY: help install demo test test-unit test-contract test-faults-all fuzz lint format openapi run-monolith run-microservices run-functions bench clean reset demo-orders load compare fetch-cluster compare-cluster chaos test-load test-readme
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/[$$](PORT)/$(PORT)/g' \
@@ -59,6 +61,12 @@ compare: $(STAMP)  ## the same load against every stage, one report: SHAPE= [URL
 	$(PY) -m loadtests compare --shape $(SHAPE) --profile $(PROFILE) --pacing $(PACING) \
 	  --rate $(RATE) $(foreach u,$(URLS),--url $(u)) $(foreach n,$(NAMESPACES),--namespace $(n)) \
 	  $(if $(ADMIN_TOKEN),--admin-token "$(ADMIN_TOKEN)")
+
+fetch-cluster: $(STAMP)  ## copy the in-cluster load run (k8s/loadtest) into RESULTS= (reports/cluster)
+	$(PY) -m loadtests fetch $(RESULTS)
+
+compare-cluster: $(STAMP)  ## the comparison report of the in-cluster runs fetched into RESULTS=
+	$(PY) -m loadtests report $(RESULTS)
 
 chaos: $(STAMP)  ## load one stage while faults are injected, then reconcile: STAGE= [DB=postgresql]
 	$(PY) -m loadtests chaos $(STAGE) --db $(DB) $(if $(KEEP),--keep)
