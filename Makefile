@@ -24,7 +24,7 @@ RESULTS ?= reports/cluster
 DB   ?= sqlite
 KEEP ?=
 
-.PHONY: help install demo test test-unit test-contract test-faults-all fuzz lint format openapi run-monolith run-microservices run-functions bench clean reset demo-orders load compare fetch-cluster compare-cluster chaos test-load test-readme
+.PHONY: help install demo test test-unit test-contract test-faults-all fuzz lint format openapi run-monolith run-microservices run-functions bench clean reset demo-orders load compare chaos test-load test-readme k8s-check
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/[$$](PORT)/$(PORT)/g' \
@@ -62,6 +62,7 @@ compare: $(STAMP)  ## the same load against every stage, one report: SHAPE= [URL
 	  --rate $(RATE) $(foreach u,$(URLS),--url $(u)) $(foreach n,$(NAMESPACES),--namespace $(n)) \
 	  $(if $(ADMIN_TOKEN),--admin-token "$(ADMIN_TOKEN)")
 
+.PHONY: fetch-cluster compare-cluster
 fetch-cluster: $(STAMP)  ## copy the in-cluster load run (k8s/loadtest) into RESULTS= (reports/cluster)
 	$(PY) -m loadtests fetch $(RESULTS)
 
@@ -91,6 +92,9 @@ fuzz: $(STAMP)  ## schemathesis against every stage, longer than in make test (F
 
 test-load: $(STAMP) $(CHROMIUM)  ## only the load test tests (a short Locust run, sampler, report)
 	$(VENV)/bin/pytest tests/loadtests
+
+k8s-check: $(STAMP)  ## only the offline Kubernetes checks: overlays built, validated, policy (kubectl)
+	$(VENV)/bin/pytest tests/k8s -q
 
 test-readme: $(STAMP)  ## only the README's curl examples, run against every stage
 	$(VENV)/bin/pytest tests/readme
