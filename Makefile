@@ -24,7 +24,7 @@ RESULTS ?= reports/cluster
 DB   ?= sqlite
 KEEP ?=
 
-.PHONY: help install demo test test-unit test-contract test-faults-all fuzz lint format openapi run-monolith run-microservices run-functions bench clean reset demo-orders load compare chaos test-load test-readme k8s-check
+.PHONY: help install demo test test-unit test-contract test-faults-all fuzz lint format openapi run-monolith run-microservices run-functions bench clean reset demo-orders load compare chaos test-load test-readme k8s-check images kind-load test-images
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/[$$](PORT)/$(PORT)/g' \
@@ -122,6 +122,69 @@ run-functions: $(STAMP)  ## run the gateway on http://127.0.0.1:$(PORT), the fun
 bench: $(STAMP)  ## req/s of GET /api/products/{sku} next to a trivial JSON endpoint (wrk)
 	@command -v wrk >/dev/null || apt-get install -y wrk || { echo "install wrk"; exit 1; }
 	$(PY) -m benchmarks.product_lookup
+
+# Images (Containerfile): one per stage, named as the manifests name them.
+VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -1)
+IMAGE_STAGES := monolith microservices functions
+# podman if it is installed, else docker (ENGINE=docker to choose); kind's cluster name.
+ENGINE    ?= $(or $(shell command -v podman 2>/dev/null),$(shell command -v docker 2>/dev/null))
+KIND_CLUSTER ?= kind
+# The base every image starts from; make test-images passes one made here (debootstrap).
+PYTHON_BASE ?=
+# pip inside a build verifies PyPI with this machine's CA bundle, mounted read-only (podman
+# only): never copied into an image.
+CA_BUNDLE := /etc/ssl/certs/ca-certificates.crt
+BUILD_FLAGS = $(if $(filter %podman,$(ENGINE)),--isolation chroot $(if $(wildcard $(CA_BUNDLE)),-v $(CA_BUNDLE):$(CA_BUNDLE):ro))
+
+images:  ## build the three stage images localhost/threefold/<stage>:<version> (podman or docker)
+	@test -n "$(ENGINE)" || { echo "make images needs podman or docker on PATH (neither found)"; exit 1; }
+	@for stage in $(IMAGE_STAGES); do \
+	  echo "== building localhost/threefold/$$stage:$(VERSION) with $(ENGINE)"; \
+	  $(ENGINE) build $(BUILD_FLAGS) --target $$stage -f Containerfile \
+	    $(if $(PYTHON_BASE),--build-arg PYTHON_BASE=$(PYTHON_BASE)) \
+	    -t localhost/threefold/$$stage:$(VERSION) . || exit 1; \
+	done
+
+kind-load:  ## load the three images into a kind cluster (KIND_CLUSTER=kind), after make images
+	@command -v kind >/dev/null || { echo "make kind-load needs kind on PATH (https://kind.sigs.k8s.io)"; exit 1; }
+	@test -n "$(ENGINE)" || { echo "make kind-load needs podman or docker on PATH (neither found)"; exit 1; }
+	@for stage in $(IMAGE_STAGES); do \
+	  image=localhost/threefold/$$stage:$(VERSION); \
+	  case "$(ENGINE)" in \
+	    *podman) archive=$$(mktemp --suffix=.tar) \
+	      && podman save --format docker-archive -o $$archive $$image \
+	      && kind load image-archive --name $(KIND_CLUSTER) $$archive; rc=$$?; rm -f $$archive ;; \
+	    *) kind load docker-image --name $(KIND_CLUSTER) $$image; rc=$$? ;; \
+	  esac; \
+	  test $$rc -eq 0 || { echo "could not load $$image into kind cluster $(KIND_CLUSTER)"; exit 1; }; \
+	done
+
+# make test-images: a Debian bookworm base made here with debootstrap (no registry to pull
+# from), imported once into podman and kept (.cache/, the stamp below) between runs.
+BASE_IMAGE := localhost/threefold/base-bookworm:python3
+BASE_CACHE := .cache/images
+BASE_STAMP := $(BASE_CACHE)/base-bookworm.stamp
+IMAGE_TOOLS := /usr/bin/podman /usr/bin/buildah /usr/sbin/debootstrap
+
+$(IMAGE_TOOLS):
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman buildah debootstrap >/dev/null \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman buildah debootstrap >/dev/null; } \
+	  || { echo "could not install podman, buildah and debootstrap (apt-get, as root)"; exit 1; }
+
+$(BASE_STAMP): | $(IMAGE_TOOLS)
+	mkdir -p $(BASE_CACHE)
+	rm -rf $(BASE_CACHE)/rootfs
+	debootstrap --variant=minbase --include=python3,python3-venv bookworm $(BASE_CACHE)/rootfs >$(BASE_CACHE)/debootstrap.log \
+	  || { tail -20 $(BASE_CACHE)/debootstrap.log; echo "debootstrap failed (log: $(BASE_CACHE)/debootstrap.log)"; exit 1; }
+	rm -rf $(BASE_CACHE)/rootfs/var/cache/apt/archives/*.deb $(BASE_CACHE)/rootfs/var/lib/apt/lists/*
+	tar -C $(BASE_CACHE)/rootfs -c . | podman import - $(BASE_IMAGE)
+	rm -rf $(BASE_CACHE)/rootfs
+	touch $@
+
+test-images: $(STAMP) $(BASE_STAMP)  ## build the images on a debootstrap base, run every workload of every overlay as its manifest says
+	@podman image exists $(BASE_IMAGE) || { rm -f $(BASE_STAMP); $(MAKE) --no-print-directory $(BASE_STAMP); }
+	$(MAKE) --no-print-directory images ENGINE=podman PYTHON_BASE=$(BASE_IMAGE)
+	$(PY) -m tools.podrun --version $(VERSION)
 
 reset:  ## delete every stage's local data (data/), keep .venv and reports/
 	rm -rf data
