@@ -125,7 +125,8 @@ bench: $(STAMP)  ## req/s of GET /api/products/{sku} next to a trivial JSON endp
 
 # Images (Containerfile): one per stage, named as the manifests name them.
 VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -1)
-IMAGE_STAGES := monolith microservices functions
+# The three stages, and the in-cluster load test's image (k8s/loadtest: Locust, loadtests/).
+IMAGE_STAGES := monolith microservices functions loadtest
 # podman if it is installed, else docker (ENGINE=docker to choose); kind's cluster name.
 ENGINE    ?= $(or $(shell command -v podman 2>/dev/null),$(shell command -v docker 2>/dev/null))
 KIND_CLUSTER ?= kind
@@ -136,7 +137,7 @@ PYTHON_BASE ?=
 CA_BUNDLE := /etc/ssl/certs/ca-certificates.crt
 BUILD_FLAGS = $(if $(filter %podman,$(ENGINE)),--isolation chroot $(if $(wildcard $(CA_BUNDLE)),-v $(CA_BUNDLE):$(CA_BUNDLE):ro))
 
-images:  ## build the three stage images localhost/threefold/<stage>:<version> (podman or docker)
+images:  ## build the stage images and the load test's, localhost/threefold/<name>:<version>
 	@test -n "$(ENGINE)" || { echo "make images needs podman or docker on PATH (neither found)"; exit 1; }
 	@for stage in $(IMAGE_STAGES); do \
 	  echo "== building localhost/threefold/$$stage:$(VERSION) with $(ENGINE)"; \
@@ -145,7 +146,7 @@ images:  ## build the three stage images localhost/threefold/<stage>:<version> (
 	    -t localhost/threefold/$$stage:$(VERSION) . || exit 1; \
 	done
 
-kind-load:  ## load the three images into a kind cluster (KIND_CLUSTER=kind), after make images
+kind-load:  ## load the four images into a kind cluster (KIND_CLUSTER=kind), after make images
 	@command -v kind >/dev/null || { echo "make kind-load needs kind on PATH (https://kind.sigs.k8s.io)"; exit 1; }
 	@test -n "$(ENGINE)" || { echo "make kind-load needs podman or docker on PATH (neither found)"; exit 1; }
 	@for stage in $(IMAGE_STAGES); do \
