@@ -25,7 +25,7 @@ def test_overlay_builds_into_its_own_namespace(stage: str) -> None:
     assert outside == []
 
 
-def test_the_base_and_the_postgres_components_build_on_their_own() -> None:
-    # The base is a Kustomization of its own (the components are built inside the stages).
+def test_the_base_builds_on_its_own() -> None:
+    # A Kustomization of its own; the components build only inside a stage (kind: Component).
     base = render("base")
     assert {obj["kind"] for obj in base.objects} == {"NetworkPolicy", "Secret"}

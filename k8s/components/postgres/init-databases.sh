@@ -20,7 +20,7 @@ for dir in "$DATABASES_DIR"/*/; do
   # by the shell.
   "${superuser[@]}" --dbname postgres \
     --set role="$role" --set database="$database" --set password="$password" <<'SQL'
-CREATE ROLE :"role" LOGIN PASSWORD :'password' NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
+CREATE ROLE :"role" LOGIN PASSWORD :'password' NOSUPERUSER NOCREATEDB NOCREATEROLE;
 CREATE DATABASE :"database" OWNER :"role";
 REVOKE ALL ON DATABASE :"database" FROM PUBLIC;
 SQL
