@@ -42,7 +42,8 @@ with open(os.environ["KUBECTL_LOG"], "a") as log:
     log.write(json.dumps(args) + "\\n")
 if "get" in args:
     pod = {{"metadata": {{"name": "{pod}", "creationTimestamp": "2026-12-01T16:00:00Z"}},
-           "status": {{"phase": "Running", "conditions": [{{"type": "Ready", "status": "True"}}]}}}}
+           "status": {{"phase": "Running",
+                      "conditions": [{{"type": "Ready", "status": os.environ["READY"]}}]}}}}
     print(json.dumps({{"items": [pod]}}))
 elif "cp" in args:
     source, destination = args[-2:]
@@ -135,6 +136,7 @@ def test_the_master_job_and_its_workers_write_what_fetch_and_report_read(tmp_pat
             "PATH": f"{bin_dir}{os.pathsep}{env['PATH']}",
             "KUBECTL_LOG": str(kubectl_log),
             "RESULTS_DIR": str(out),
+            "READY": "True",
         }
         for command in (["fetch", str(folder)], ["report", str(folder)]):
             done = subprocess.run(
@@ -177,3 +179,30 @@ def test_the_master_job_and_its_workers_write_what_fetch_and_report_read(tmp_pat
             if process.poll() is None:
                 process.kill()
             process.wait()
+
+
+def test_fetch_refuses_a_run_whose_results_are_not_complete(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "kubectl"
+    fake.write_text(textwrap.dedent(FAKE_KUBECTL.format(python=sys.executable, pod=POD)))
+    fake.chmod(0o755)
+    env = os.environ | {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "KUBECTL_LOG": str(tmp_path / "kubectl.log"),
+        "RESULTS_DIR": str(tmp_path / "nothing"),
+        "READY": "False",  # the master still runs: its /readyz answers 503
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "loadtests", "fetch", str(tmp_path / "cmp")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"the load run {POD} is not complete (Running)" in done.stderr
+    assert "kubectl wait --for=condition=Ready" in done.stderr
+    assert "cp" not in (tmp_path / "kubectl.log").read_text()
+    assert not (tmp_path / "cmp").exists()
