@@ -150,6 +150,8 @@ kind-load:  ## load the three images into a kind cluster (KIND_CLUSTER=kind), af
 # make test-images: a Debian bookworm base made here with debootstrap (no registry to pull
 # from), imported once into podman and kept (.cache/, the stamp below) between runs.
 BASE_IMAGE := localhost/threefold/base-bookworm:python3
+# The overlays run (default: k8s/monolith, k8s/microservices, k8s/functions).
+OVERLAYS ?=
 BASE_CACHE := .cache/images
 BASE_STAMP := $(BASE_CACHE)/base-bookworm.stamp
 IMAGE_TOOLS := /usr/bin/podman /usr/bin/buildah /usr/sbin/debootstrap
@@ -172,7 +174,7 @@ $(BASE_STAMP): | $(IMAGE_TOOLS)
 test-images: $(STAMP) $(BASE_STAMP)  ## build the images on a debootstrap base, run every workload of every overlay as its manifest says
 	@podman image exists $(BASE_IMAGE) || { rm -f $(BASE_STAMP); $(MAKE) --no-print-directory $(BASE_STAMP); }
 	$(MAKE) --no-print-directory images ENGINE=podman PYTHON_BASE=$(BASE_IMAGE)
-	$(PY) -m tools.podrun --version $(VERSION)
+	$(PY) -m tools.podrun $(foreach o,$(OVERLAYS),--overlay $(o))
 
 reset:  ## delete every stage's local data (data/), keep .venv and reports/
 	rm -rf data

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg
+
 from tools.podrun.containers import ContainerError
 from tools.podrun.manifests import ManifestError
 from tools.podrun.run import Outcome, StageRun
@@ -51,12 +53,15 @@ def main(argv: list[str] | None = None) -> int:
         stage = StageRun(overlay.name, overlay, run_id, args.admin_url, logs, _say)
         try:
             outcomes += stage.run()
-        except (ManifestError, ContainerError) as error:
+        except (ManifestError, ContainerError, psycopg.Error) as error:
             outcomes += stage.outcomes
             outcomes.append(Outcome(str(overlay), False, str(error)))
             _say(f"  {overlay}: {error}")
         finally:
-            stage.close()
+            try:
+                stage.close()
+            except psycopg.Error as error:  # the run's result stands; say what is left
+                _say(f"  {overlay}: could not drop the run's databases: {error}")
     failed = [o for o in outcomes if not o.passed]
     _say(f"== {len(outcomes)} workload(s) in {time.monotonic() - began:.0f} s")
     for o in outcomes:
