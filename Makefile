@@ -22,7 +22,7 @@ NAMESPACES ?=
 DB   ?= sqlite
 KEEP ?=
 
-.PHONY: help install demo test test-unit test-contract test-faults-all fuzz lint format openapi run-monolith run-microservices run-functions bench clean reset demo-orders load compare chaos test-load test-readme images kind-load test-images
+.PHONY: help install demo test test-unit test-contract test-faults-all fuzz lint format openapi run-monolith run-microservices run-functions bench clean reset demo-orders load compare chaos test-load test-readme k8s-check
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/[$$](PORT)/$(PORT)/g' \
@@ -84,6 +84,9 @@ fuzz: $(STAMP)  ## schemathesis against every stage, longer than in make test (F
 test-load: $(STAMP) $(CHROMIUM)  ## only the load test tests (a short Locust run, sampler, report)
 	$(VENV)/bin/pytest tests/loadtests
 
+k8s-check: $(STAMP)  ## only the offline Kubernetes checks: overlays built, validated, policy (kubectl)
+	$(VENV)/bin/pytest tests/k8s -q
+
 test-readme: $(STAMP)  ## only the README's curl examples, run against every stage
 	$(VENV)/bin/pytest tests/readme
 
@@ -112,6 +115,7 @@ bench: $(STAMP)  ## req/s of GET /api/products/{sku} next to a trivial JSON endp
 	$(PY) -m benchmarks.product_lookup
 
 # Images (Containerfile): one per stage, named as the manifests name them.
+.PHONY: images kind-load test-images
 VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -1)
 IMAGE_STAGES := monolith microservices functions
 # podman if it is installed, else docker (ENGINE=docker to choose); kind's cluster name.
