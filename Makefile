@@ -24,7 +24,7 @@ RESULTS ?= reports/cluster
 DB   ?= sqlite
 KEEP ?=
 
-.PHONY: help install demo test test-unit test-contract test-faults-all fuzz lint format openapi run-monolith run-microservices run-functions bench clean reset demo-orders load compare chaos test-load test-readme k8s-check images kind-load test-images
+.PHONY: help install demo test test-unit test-contract test-faults-all fuzz lint format openapi run-monolith run-microservices run-functions bench clean reset demo-orders load compare chaos test-load test-readme k8s-check
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/[$$](PORT)/$(PORT)/g' \
@@ -124,6 +124,7 @@ bench: $(STAMP)  ## req/s of GET /api/products/{sku} next to a trivial JSON endp
 	$(PY) -m benchmarks.product_lookup
 
 # Images (Containerfile): one per stage, named as the manifests name them.
+.PHONY: images kind-load test-images
 VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -1)
 # The three stages, and the in-cluster load test's image (k8s/loadtest: Locust, loadtests/).
 IMAGE_STAGES := monolith microservices functions loadtest
@@ -163,6 +164,8 @@ kind-load:  ## load the four images into a kind cluster (KIND_CLUSTER=kind), aft
 # make test-images: a Debian bookworm base made here with debootstrap (no registry to pull
 # from), imported once into podman and kept (.cache/, the stamp below) between runs.
 BASE_IMAGE := localhost/threefold/base-bookworm:python3
+# The overlays run (default: k8s/monolith, k8s/microservices, k8s/functions).
+OVERLAYS ?=
 BASE_CACHE := .cache/images
 BASE_STAMP := $(BASE_CACHE)/base-bookworm.stamp
 IMAGE_TOOLS := /usr/bin/podman /usr/bin/buildah /usr/sbin/debootstrap
@@ -185,7 +188,7 @@ $(BASE_STAMP): | $(IMAGE_TOOLS)
 test-images: $(STAMP) $(BASE_STAMP)  ## build the images on a debootstrap base, run every workload of every overlay as its manifest says
 	@podman image exists $(BASE_IMAGE) || { rm -f $(BASE_STAMP); $(MAKE) --no-print-directory $(BASE_STAMP); }
 	$(MAKE) --no-print-directory images ENGINE=podman PYTHON_BASE=$(BASE_IMAGE)
-	$(PY) -m tools.podrun --version $(VERSION)
+	$(PY) -m tools.podrun $(foreach o,$(OVERLAYS),--overlay $(o))
 
 reset:  ## delete every stage's local data (data/), keep .venv and reports/
 	rm -rf data

@@ -16,5 +16,7 @@ Event functions (Knative Eventing triggers on the broker) run the order saga:
 A timer function (a Knative PingSource) finishes orders left pending, and final
 orders whose steps after the outcome never reported back:
     redrive_orders
+The broker's dead-letter sink keeps what it gave up on (admin list, not routed by the gateway):
+    dead_letters
 The triggers are k8s/functions/triggers.yaml; locally, functions/broker reads that file.
 """

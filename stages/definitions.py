@@ -153,12 +153,15 @@ EVENT_FUNCTIONS = {
     "notify-customer": ("notifications",),
     "redrive-orders": ("orders",),
 }
+# The broker's dead-letter sink: an HTTP function the broker POSTs each dead letter to,
+# as Knative's broker does to the deadLetterSink the manifests name.
+SINK_FUNCTIONS = {"dead-letters": ("orders",)}
 PING_INTERVAL = "5"  # seconds between local pings; the cluster's PingSource fires every minute
 
 
 def functions(options: StageOptions) -> StagePlan:
     """One process per function (as one pod each), the local broker, and the gateway."""
-    every = {**HTTP_FUNCTIONS, **EVENT_FUNCTIONS}
+    every = {**HTTP_FUNCTIONS, **EVENT_FUNCTIONS, **SINK_FUNCTIONS}
     public = Listener(options.port)  # first: a taken public port fails before anything else
     listeners = {name: Listener() for name in every}
     urls = {name: listener.url for name, listener in listeners.items()}
@@ -188,7 +191,9 @@ def functions(options: StageOptions) -> StagePlan:
         port=broker_listener.port,
         listener=broker_listener,
         env={
-            "BROKER_SUBSCRIBERS": json.dumps({n: urls[n] for n in EVENT_FUNCTIONS}),
+            "BROKER_SUBSCRIBERS": json.dumps(
+                {n: urls[n] for n in {**EVENT_FUNCTIONS, **SINK_FUNCTIONS}}
+            ),
             "PING_INTERVAL": PING_INTERVAL,
             **options.env,
             **options.process_env.get("broker", {}),

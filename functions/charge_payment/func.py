@@ -27,6 +27,7 @@ from shop.usecases import payments
 class ChargePayment(EventFunction):
     name = "charge-payment"
     context = "payments"
+    consumes = (saga_events.STOCK_RESERVED,)
 
     def start(self, environ=None) -> None:
         super().start(environ)

@@ -18,6 +18,7 @@ from shop.usecases import inventory
 class CommitStock(EventFunction):
     name = "commit-stock"
     context = "inventory"
+    consumes = (saga_events.ORDER_CONFIRMED,)
 
     def process(self, session: Session, event: BaseCloudEvent) -> BaseCloudEvent:
         order_id = saga_events.data_of(event)["id"]

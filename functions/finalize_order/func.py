@@ -37,6 +37,12 @@ ACKNOWLEDGED_STEP = {
 class FinalizeOrder(EventFunction):
     name = "finalize-order"
     context = "orders"
+    consumes = (
+        saga_events.PAYMENT_SUCCEEDED,
+        saga_events.PAYMENT_FAILED,
+        saga_events.STOCK_REJECTED,
+        *ACKNOWLEDGED_STEP,
+    )
 
     def process(self, session: Session, event: BaseCloudEvent) -> BaseCloudEvent | None:
         data = saga_events.data_of(event)

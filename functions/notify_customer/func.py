@@ -18,6 +18,7 @@ from shop.usecases import notifications
 class NotifyCustomer(EventFunction):
     name = "notify-customer"
     context = "notifications"
+    consumes = (saga_events.ORDER_CONFIRMED, saga_events.ORDER_REJECTED)
 
     def process(self, session: Session, event: BaseCloudEvent) -> BaseCloudEvent:
         order = OrderOut.model_validate(saga_events.data_of(event)).to_domain()

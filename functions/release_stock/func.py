@@ -20,6 +20,7 @@ from shop.usecases import inventory
 class ReleaseStock(EventFunction):
     name = "release-stock"
     context = "inventory"
+    consumes = (saga_events.ORDER_REJECTED,)
 
     def process(self, session: Session, event: BaseCloudEvent) -> BaseCloudEvent:
         order_id = saga_events.data_of(event)["id"]

@@ -15,6 +15,7 @@ from shop.usecases import inventory
 class ReserveStock(EventFunction):
     name = "reserve-stock"
     context = "inventory"
+    consumes = (saga_events.ORDER_PLACED,)
 
     def process(self, session: Session, event: BaseCloudEvent) -> BaseCloudEvent:
         data = saga_events.data_of(event)

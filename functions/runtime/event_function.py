@@ -34,10 +34,13 @@ class RetryLater(Exception):
 
 
 class EventFunction:
-    """Subclasses set `name` and `context` and implement `process`."""
+    """Subclasses set `name`, `context` and `consumes`, and implement `process`."""
 
     name = "function"
     context = ""
+    # The event types the function is subscribed to: one Trigger each, on the cluster and
+    # locally (k8s/functions/triggers.yaml; tests/k8s checks the two agree).
+    consumes: tuple[str, ...] = ()
 
     def start(self, _environ: dict[str, str] | None = None) -> None:
         self.settings = FunctionSettings()

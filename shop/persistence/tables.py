@@ -130,6 +130,24 @@ idempotency_keys = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, index=True),
 )
 
+# The saga's events that the broker gave up on (Knative's deadLetterSink): one row per
+# event and failed destination, so a dead letter delivered twice is kept once. Kept by the
+# orders context because the orders re-drive is what finishes what they left undone;
+# the rows are for people (GET /dead-letters of the dead-letters function).
+dead_letters = Table(
+    "orders_dead_letters",
+    orders,
+    Column("event_source", String(255), primary_key=True),
+    Column("event_id", String(200), primary_key=True),
+    Column("error_destination", String(255), primary_key=True),  # "" when the broker named none
+    Column("event_type", String(200), nullable=False),
+    Column("subject", String(200)),
+    Column("error_code", Integer),
+    Column("error_data", Text),
+    Column("event", Text, nullable=False),  # the whole event as JSON, data decoded
+    Column("received_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
 # One charge per order: the order id is the idempotency key of a charge.
 charges = Table(
     "payments_charges",

@@ -62,6 +62,13 @@ class FunctionsStage(Stage):
         """The broker's dead-letter store (GET /dead-letters), oldest first."""
         return self.broker_get("/dead-letters")
 
+    def dead_letters_kept(self) -> list[dict[str, Any]]:
+        """What the dead-letters function (the broker's deadLetterSink) kept, newest first."""
+        with httpx.Client(base_url=self.url("dead-letters"), timeout=10.0) as client:
+            answer = client.get("/dead-letters", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        assert answer.status_code == 200, answer.text
+        return answer.json()["items"]
+
     def owed(self, order_id: str) -> set[str]:
         """The follow-up steps the orders context still waits for (read as finalize-order
         reads them: its own ORDERS_DATABASE_URL)."""

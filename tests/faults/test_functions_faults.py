@@ -287,6 +287,16 @@ def test_event_that_always_fails_is_dead_lettered_then_redriven(stage: Functions
     assert base64.b64decode(event["knativeerrordata"]).decode().startswith("ConnectError"), event
     assert stage.trigger_stats(CHARGE_TRIGGER).get("dead_lettered", 0) >= 1
 
+    # The broker sent it to its deadLetterSink too, the dead-letters function, which kept it.
+    def kept() -> dict[str, Any]:
+        found = [d for d in stage.dead_letters_kept() if d["event_id"] == reserved_id]
+        assert found, f"{reserved_id} was not kept by the dead-letters function"
+        return found[0]
+
+    letter = eventually(kept, timeout=10.0)
+    assert (letter["error_destination"], letter["error_code"]) == (charge_url, 0), letter
+    assert letter["event"]["data"]["order_id"] == order_id, letter
+
     # charge-payment is back: the re-drive replays the saga, which now gets past the charge.
     order = shop.wait_final(order_id, timeout=REDRIVE_SECONDS)
     assert order["status"] == "confirmed", order

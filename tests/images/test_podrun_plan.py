@@ -15,6 +15,7 @@ from tools.podrun import addresses
 from tools.podrun.databases import LocalPostgres
 from tools.podrun.environment import Sources, expand, resolve
 from tools.podrun.manifests import ManifestError, render, workloads
+from tools.podrun.platform import injected
 from tools.podrun.run import plan, process, shown
 
 FIXTURE = Path(__file__).parent / "fixtures" / "overlay"
@@ -145,3 +146,22 @@ def test_workloads_of_an_empty_render_are_none():
 def test_progress_output_masks_url_passwords():
     words = ["migrate", "--url", "postgresql://shop:s3cret@127.0.0.1:5432/shop"]
     assert shown(words) == "migrate --url postgresql://shop:***@127.0.0.1:5432/shop"
+
+
+def test_a_sink_binding_gives_its_subject_k_sink(the_plan, objects):
+    w = _by_name(the_plan, "catalog-read")
+    _, env = process(w, w.main, the_plan, Sources(objects), RecordingPostgres(), IMAGE_CMD.get)
+    # the broker runs nowhere here: its address stays the cluster's
+    assert env["K_SINK"] == (
+        "http://broker-ingress.knative-eventing.svc.cluster.local/podrun-fixture/shop"
+    )
+    monolith = _by_name(the_plan, "monolith")
+    assert injected(monolith, objects) == {}  # no binding names it, no Knative port
+
+
+def test_a_service_port_reaches_the_selected_workloads_named_container_port(the_plan, objects):
+    services = addresses.service_ports(objects, the_plan.workloads)
+    endpoint = addresses.Endpoint("monolith", 8080)
+    assert services[("podrun-fixture", "monolith")][80] == endpoint
+    assert the_plan.names[("monolith.podrun-fixture.svc.cluster.local", 80)] == endpoint
+    assert ("podrun-fixture", "postgres") in services  # selects the StatefulSet, run nowhere

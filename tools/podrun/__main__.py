@@ -7,7 +7,10 @@ import os
 import secrets
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
+
+import psycopg
 
 from tools.podrun.containers import ContainerError
 from tools.podrun.manifests import ManifestError
@@ -50,13 +53,16 @@ def main(argv: list[str] | None = None) -> int:
     for overlay in overlays:
         stage = StageRun(overlay.name, overlay, run_id, args.admin_url, logs, _say)
         try:
-            outcomes += stage.run()
-        except (ManifestError, ContainerError) as error:
-            outcomes += stage.outcomes
-            outcomes.append(Outcome(str(overlay), False, str(error)))
+            stage.run()
+        except (ManifestError, ContainerError, psycopg.Error) as error:
+            stage.outcomes.append(Outcome(str(overlay), False, str(error)))
             _say(f"  {overlay}: {error}")
         finally:
-            stage.close()
+            try:
+                stage.close()
+            except psycopg.Error as error:  # the run's result stands; say what is left
+                _say(f"  {overlay}: could not drop the run's databases: {error}")
+        outcomes += [replace(o, workload=f"{overlay.name} {o.workload}") for o in stage.outcomes]
     failed = [o for o in outcomes if not o.passed]
     _say(f"== {len(outcomes)} workload(s) in {time.monotonic() - began:.0f} s")
     for o in outcomes:

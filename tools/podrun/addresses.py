@@ -36,11 +36,11 @@ def _spellings(name: str, namespace: str) -> list[str]:
             f"{name}.{namespace}.svc.cluster.local"]  # fmt: skip
 
 
-def cluster_names(
+def service_ports(
     objects: list[dict[str, Any]], found: list[Workload]
-) -> dict[tuple[str, int], Endpoint]:
-    """(host, port) -> the workload and container port a cluster address reaches."""
-    names: dict[tuple[str, int], Endpoint] = {}
+) -> dict[tuple[str, str], dict[int | str, Endpoint]]:
+    """(namespace, Service name) -> its ports, by number and by name, and what they reach."""
+    services: dict[tuple[str, str], dict[int | str, Endpoint]] = {}
     for obj in objects:
         if obj.get("apiVersion") != "v1" or obj.get("kind") != "Service":
             continue
@@ -55,12 +55,26 @@ def cluster_names(
         if not selected:
             continue
         target = selected[0]
+        ports = services.setdefault((namespace, meta["name"]), {})
         for port in spec.get("ports", []):
             wanted = port.get("targetPort", port["port"])
             if isinstance(wanted, str) and not wanted.isdigit():
                 wanted = target.main.port_names.get(wanted, 0)
-            for host in _spellings(meta["name"], namespace):
-                names[(host, int(port["port"]))] = Endpoint(target.name, int(wanted))
+            ports[int(port["port"])] = Endpoint(target.name, int(wanted))
+            if "name" in port:
+                ports[port["name"]] = ports[int(port["port"])]
+    return services
+
+
+def cluster_names(
+    objects: list[dict[str, Any]], found: list[Workload]
+) -> dict[tuple[str, int], Endpoint]:
+    """(host, port) -> the workload and container port a cluster address reaches."""
+    names: dict[tuple[str, int], Endpoint] = {}
+    for (namespace, name), ports in service_ports(objects, found).items():
+        for port, endpoint in ports.items():
+            if isinstance(port, int):
+                names.update({(host, port): endpoint for host in _spellings(name, namespace)})
     for w in found:
         if w.kind == "KnativeService" and w.main.ports:
             for host in _spellings(w.name, w.namespace):

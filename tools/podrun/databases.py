@@ -9,6 +9,7 @@ names, never share a table. They are dropped at the end of the run.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 
 import psycopg
@@ -19,6 +20,19 @@ _POSTGRES_URL = re.compile(
     r"(?P<user>[^:@/\s]+)(?::(?P<password>[^@/\s]*))?@"
     r"(?P<host>[A-Za-z0-9.-]+)(?::(?P<port>\d+))?/(?P<database>[A-Za-z0-9_]+)"
 )
+
+
+def _connect(url: str, attempts: int = 30) -> psycopg.Connection:
+    """A connection, waiting while the server is full (other test runs share it)."""
+    attempt = 1
+    while True:
+        try:
+            return psycopg.connect(url, autocommit=True)
+        except psycopg.OperationalError as error:
+            if "too many clients" not in str(error) or attempt >= attempts:
+                raise
+        attempt += 1
+        time.sleep(2)
 
 
 @dataclass
@@ -71,7 +85,7 @@ class LocalPostgres:
         return name
 
     def _run(self, *statements: sql.Composable) -> None:
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+        with _connect(self.admin_url) as conn:
             for statement in statements:
                 conn.execute(statement)
 

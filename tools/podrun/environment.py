@@ -17,6 +17,7 @@ class Sources:
     """The ConfigMaps and Secrets of one namespace of a render, as str -> str maps."""
 
     def __init__(self, objects: list[dict[str, Any]]) -> None:
+        self.objects = objects
         self.config_maps: dict[tuple[str, str], dict[str, str]] = {}
         self.secrets: dict[tuple[str, str], dict[str, str]] = {}
         for obj in objects:
@@ -59,9 +60,17 @@ def _field(path: str, workload: Workload) -> str:
     }[path]
 
 
-def resolve(container: Container, workload: Workload, sources: Sources) -> dict[str, str]:
-    """The environment the container starts with; a missing non-optional source fails."""
-    env: dict[str, str] = dict(workload.extra_env)
+def resolve(
+    container: Container,
+    workload: Workload,
+    sources: Sources,
+    platform: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment the container starts with; a missing non-optional source fails.
+
+    platform: what the platform injects (Knative's PORT, a SinkBinding's K_SINK), first.
+    """
+    env: dict[str, str] = dict(platform or {})
     for item in container.env_from:
         prefix = item.get("prefix", "")
         for kind, ref in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,6 @@ class Workload:
     containers: list[Container]
     completes: bool  # a Job (or CronJob): runs to completion instead of serving
     backoff_limit: int = 6
-    extra_env: dict[str, str] = field(default_factory=dict)  # what the platform injects
 
     @property
     def main(self) -> Container:

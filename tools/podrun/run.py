@@ -16,11 +16,12 @@ from tools.podrun import addresses, containers
 from tools.podrun.databases import LocalPostgres
 from tools.podrun.environment import Sources, argv, resolve
 from tools.podrun.manifests import Container, ManifestError, Workload, render, workloads
+from tools.podrun.platform import injected
 
 OUR_IMAGES = "localhost/threefold/"
-# Knative Serving gives every revision's container these; func-python binds LISTEN_ADDRESS
-# (its default is [::]:8080,0.0.0.0:8080), which the port move needs spelled out.
-FUNC_PYTHON_DEFAULT_BIND = "[::]:8080,0.0.0.0:8080"
+# Read through each stage's public entrypoint once its workloads are ready: the first
+# product the seed Job loads (shop/seed.py).
+ENTRY_CHECK = "/api/products/TF-0001"
 
 
 @dataclass
@@ -98,15 +99,7 @@ def process(
     image_command: Callable[[str], list[str]] = containers.image_command,
 ) -> tuple[list[str], dict[str, str]]:
     """The argv and environment container c of w runs with here."""
-    if w.kind == "KnativeService":
-        w.extra_env = {
-            "PORT": str(c.ports[0]),
-            "K_SERVICE": w.name,
-            "K_CONFIGURATION": w.name,
-            "K_REVISION": f"{w.name}-00001",
-            "LISTEN_ADDRESS": FUNC_PYTHON_DEFAULT_BIND,
-        }
-    env = resolve(c, w, sources)
+    env = resolve(c, w, sources, injected(w, sources.objects) if c is w.main else {})
     ports = the_plan.host_ports.get(w.name, {})
     env = {
         k: addresses.move_port_in_env(k, _here(v, the_plan, database), ports)
@@ -159,6 +152,8 @@ class StageRun:
         servers = [w for w in the_plan.ours if not w.completes]
         self._jobs(jobs, the_plan, sources)
         self._servers(servers, the_plan, sources)
+        if all(o.passed for o in self.outcomes):
+            self._entrypoints(objects, the_plan)
         return self.outcomes
 
     def _container(self, w: Workload, c: Container, attempt: int = 0) -> str:
@@ -270,6 +265,34 @@ class StageRun:
                     time.sleep(0.5)
             self.say(f"    {w}: {kind} {probe.path} (port {probe.port}) 200")
         return Outcome(str(w), True, "ready")
+
+    def _entrypoints(self, objects: list[dict], the_plan: Plan) -> None:
+        """Through each Ingress backend, the seed's first product: the stage answers its
+        public API with its peers and databases wired as the manifests say."""
+        services = addresses.service_ports(objects, the_plan.workloads)
+        for obj in objects:
+            if obj.get("kind") != "Ingress":
+                continue
+            for rule in obj["spec"].get("rules", []):
+                for path in rule.get("http", {}).get("paths", []):
+                    self.outcomes.append(self._entrypoint(obj, path["backend"], services, the_plan))
+
+    def _entrypoint(self, ingress: dict, backend: dict, services: dict, the_plan: Plan) -> Outcome:
+        service = backend["service"]
+        port = service["port"].get("number", service["port"].get("name"))
+        namespace = ingress["metadata"].get("namespace", "default")
+        label = f"Ingress/{ingress['metadata']['name']} -> Service/{service['name']}:{port}"
+        endpoint = services.get((namespace, service["name"]), {}).get(port)
+        if endpoint is None:
+            return Outcome(label, False, "the backend Service or port selects no workload")
+        host_port = the_plan.host_ports.get(endpoint.workload, {}).get(endpoint.container_port)
+        if host_port is None:
+            return Outcome(
+                label, False, f"{endpoint.workload} serves no port {endpoint.container_port}"
+            )
+        status = _get(f"http://127.0.0.1:{host_port}{ENTRY_CHECK}")
+        self.say(f"  {label}: GET {ENTRY_CHECK} {status}")
+        return Outcome(label, status == 200, f"GET {ENTRY_CHECK} answered {status}")
 
     def close(self) -> None:
         """Stop every process, remove every container of this run, drop its databases."""
