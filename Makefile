@@ -18,6 +18,8 @@ URL       ?=
 NAMESPACE ?=
 URLS       ?=
 NAMESPACES ?=
+# make fetch-cluster / compare-cluster: the local folder the in-cluster runs are copied into
+RESULTS ?= reports/cluster
 # make chaos: the database the stage runs on (sqlite or postgresql); KEEP=1 keeps PostgreSQL's
 DB   ?= sqlite
 KEEP ?=
@@ -59,6 +61,13 @@ compare: $(STAMP)  ## the same load against every stage, one report: SHAPE= [URL
 	$(PY) -m loadtests compare --shape $(SHAPE) --profile $(PROFILE) --pacing $(PACING) \
 	  --rate $(RATE) $(foreach u,$(URLS),--url $(u)) $(foreach n,$(NAMESPACES),--namespace $(n)) \
 	  $(if $(ADMIN_TOKEN),--admin-token "$(ADMIN_TOKEN)")
+
+.PHONY: fetch-cluster compare-cluster
+fetch-cluster: $(STAMP)  ## copy the in-cluster load run (k8s/loadtest) into RESULTS= (reports/cluster)
+	$(PY) -m loadtests fetch $(RESULTS)
+
+compare-cluster: $(STAMP)  ## the comparison report of the in-cluster runs fetched into RESULTS=
+	$(PY) -m loadtests report $(RESULTS)
 
 chaos: $(STAMP)  ## load one stage while faults are injected, then reconcile: STAGE= [DB=postgresql]
 	$(PY) -m loadtests chaos $(STAGE) --db $(DB) $(if $(KEEP),--keep)
@@ -113,6 +122,73 @@ run-functions: $(STAMP)  ## run the gateway on http://127.0.0.1:$(PORT), the fun
 bench: $(STAMP)  ## req/s of GET /api/products/{sku} next to a trivial JSON endpoint (wrk)
 	@command -v wrk >/dev/null || apt-get install -y wrk || { echo "install wrk"; exit 1; }
 	$(PY) -m benchmarks.product_lookup
+
+# Images (Containerfile): one per stage, named as the manifests name them.
+.PHONY: images kind-load test-images
+VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -1)
+# The three stages, and the in-cluster load test's image (k8s/loadtest: Locust, loadtests/).
+IMAGE_STAGES := monolith microservices functions loadtest
+# podman if it is installed, else docker (ENGINE=docker to choose); kind's cluster name.
+ENGINE    ?= $(or $(shell command -v podman 2>/dev/null),$(shell command -v docker 2>/dev/null))
+KIND_CLUSTER ?= kind
+# The base every image starts from; make test-images passes one made here (debootstrap).
+PYTHON_BASE ?=
+# pip inside a build verifies PyPI with this machine's CA bundle, mounted read-only (podman
+# only): never copied into an image.
+CA_BUNDLE := /etc/ssl/certs/ca-certificates.crt
+BUILD_FLAGS = $(if $(filter %podman,$(ENGINE)),--isolation chroot $(if $(wildcard $(CA_BUNDLE)),-v $(CA_BUNDLE):$(CA_BUNDLE):ro))
+
+images:  ## build the stage images and the load test's, localhost/threefold/<name>:<version>
+	@test -n "$(ENGINE)" || { echo "make images needs podman or docker on PATH (neither found)"; exit 1; }
+	@for stage in $(IMAGE_STAGES); do \
+	  echo "== building localhost/threefold/$$stage:$(VERSION) with $(ENGINE)"; \
+	  $(ENGINE) build $(BUILD_FLAGS) --target $$stage -f Containerfile \
+	    $(if $(PYTHON_BASE),--build-arg PYTHON_BASE=$(PYTHON_BASE)) \
+	    -t localhost/threefold/$$stage:$(VERSION) . || exit 1; \
+	done
+
+kind-load:  ## load the four images into a kind cluster (KIND_CLUSTER=kind), after make images
+	@command -v kind >/dev/null || { echo "make kind-load needs kind on PATH (https://kind.sigs.k8s.io)"; exit 1; }
+	@test -n "$(ENGINE)" || { echo "make kind-load needs podman or docker on PATH (neither found)"; exit 1; }
+	@for stage in $(IMAGE_STAGES); do \
+	  image=localhost/threefold/$$stage:$(VERSION); \
+	  case "$(ENGINE)" in \
+	    *podman) archive=$$(mktemp --suffix=.tar) \
+	      && podman save --format docker-archive -o $$archive $$image \
+	      && kind load image-archive --name $(KIND_CLUSTER) $$archive; rc=$$?; rm -f $$archive ;; \
+	    *) kind load docker-image --name $(KIND_CLUSTER) $$image; rc=$$? ;; \
+	  esac; \
+	  test $$rc -eq 0 || { echo "could not load $$image into kind cluster $(KIND_CLUSTER)"; exit 1; }; \
+	done
+
+# make test-images: a Debian bookworm base made here with debootstrap (no registry to pull
+# from), imported once into podman and kept (.cache/, the stamp below) between runs.
+BASE_IMAGE := localhost/threefold/base-bookworm:python3
+# The overlays run (default: k8s/monolith, k8s/microservices, k8s/functions).
+OVERLAYS ?=
+BASE_CACHE := .cache/images
+BASE_STAMP := $(BASE_CACHE)/base-bookworm.stamp
+IMAGE_TOOLS := /usr/bin/podman /usr/bin/buildah /usr/sbin/debootstrap
+
+$(IMAGE_TOOLS):
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman buildah debootstrap >/dev/null \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman buildah debootstrap >/dev/null; } \
+	  || { echo "could not install podman, buildah and debootstrap (apt-get, as root)"; exit 1; }
+
+$(BASE_STAMP): | $(IMAGE_TOOLS)
+	mkdir -p $(BASE_CACHE)
+	rm -rf $(BASE_CACHE)/rootfs
+	debootstrap --variant=minbase --include=python3,python3-venv bookworm $(BASE_CACHE)/rootfs >$(BASE_CACHE)/debootstrap.log \
+	  || { tail -20 $(BASE_CACHE)/debootstrap.log; echo "debootstrap failed (log: $(BASE_CACHE)/debootstrap.log)"; exit 1; }
+	rm -rf $(BASE_CACHE)/rootfs/var/cache/apt/archives/*.deb $(BASE_CACHE)/rootfs/var/lib/apt/lists/*
+	tar -C $(BASE_CACHE)/rootfs -c . | podman import - $(BASE_IMAGE)
+	rm -rf $(BASE_CACHE)/rootfs
+	touch $@
+
+test-images: $(STAMP) $(BASE_STAMP)  ## build the images on a debootstrap base, run every workload of every overlay as its manifest says
+	@podman image exists $(BASE_IMAGE) || { rm -f $(BASE_STAMP); $(MAKE) --no-print-directory $(BASE_STAMP); }
+	$(MAKE) --no-print-directory images ENGINE=podman PYTHON_BASE=$(BASE_IMAGE)
+	$(PY) -m tools.podrun $(foreach o,$(OVERLAYS),--overlay $(o))
 
 reset:  ## delete every stage's local data (data/), keep .venv and reports/
 	rm -rf data

@@ -1,0 +1,1 @@
+"""The images (Containerfile) and the harness that runs the manifests from them."""

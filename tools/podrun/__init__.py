@@ -1,0 +1,16 @@
+"""Run every workload of a Kubernetes overlay from its built image, as a kubelet would.
+
+There is no cluster and no container engine on the development machine, but buildah
+starts a process inside an image (`buildah run --isolation chroot --network host`). This
+package renders an overlay (`kubectl kustomize k8s/<stage>`), reads each workload's pod
+(Deployments, Jobs, CronJobs, Knative Services), resolves its environment from the
+rendered ConfigMaps and Secrets, points cluster host names at this machine (PostgreSQL at
+127.0.0.1, peers at the ports their processes got), runs the Jobs to completion, starts
+the rest and checks that each readiness and liveness probe answers 200.
+
+    python -m tools.podrun [--stage monolith ...] [--version 0.1.0]
+
+Modules: manifests (workloads from a render), environment (env, envFrom, valueFrom),
+addresses (cluster names and container ports to this machine's), databases (a role and
+a database per run on the local PostgreSQL), containers (buildah), run (the order of it).
+"""
