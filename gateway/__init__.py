@@ -16,4 +16,5 @@ failures into problem+json (503, 504, 502) instead of a 500 or a hang.
     upstream.py      one call to a service: the pooled client, its URL, the whole answer
     failures.py      a failed call as problem+json (503, 504, 502)
     health.py        /healthz, and /readyz: every service's /readyz, concurrently
+    storefront.py    the shop's web page at `/` (shop/web/storefront.py), as the gateway sends it
 """

@@ -6,10 +6,11 @@
 This module only assembles: the pooled client of the lifespan, the gateway's own
 paths, and the route table that sends every other path to a service. The pieces
 (gateway/__init__.py lists them all): request_log.py (id, log line), head_limits.py
-(414, 431), routes.py (who answers a path), proxy.py (forwarding), health.py.
+(414, 431), routes.py (who answers a path), proxy.py (forwarding), health.py,
+storefront.py (the web page every stage serves at `/`).
 
 A plain ASGI callable that uses Starlette's Request and Response, not a router:
-the gateway declares only three paths of its own, and a router answers what it
+the gateway declares only a few paths of its own, and a router answers what it
 cannot match (a newline in a path, a wrong method) with plain-text errors, while
 every answer here must be problem+json with a request id.
 """
@@ -24,7 +25,7 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway import head_limits, health, proxy, routes, upstream
+from gateway import head_limits, health, proxy, routes, storefront, upstream
 from gateway.request_log import Outcome, serve_logged
 from gateway.settings import GatewaySettings
 from shop import openapi
@@ -32,12 +33,14 @@ from shop.problems import Problem
 from shop.web import request_id
 from shop.web.allowed_methods import allow_header
 from shop.web.asgi import problem_response
+from shop.web.storefront import Storefront
 
 log = logging.getLogger("gateway")
 
 
 class Gateway:
-    """Answers /healthz, /readyz and /openapi.json itself and forwards the public API."""
+    """Answers /healthz, /readyz, /openapi.json and the storefront (`/`, /storefront/...)
+    itself and forwards the public API."""
 
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
@@ -45,6 +48,7 @@ class Gateway:
         self.upstreams = settings.upstream_urls()
         self.openapi = json.dumps(openapi.load()).encode()
         self.client: httpx.AsyncClient | None = None
+        self.storefront = Storefront(stage=settings.route_table)  # the table is the stage's
         self.local = {
             "/healthz": self.healthz,
             "/readyz": self.readyz,
@@ -82,6 +86,10 @@ class Gateway:
             head_limits.check_head(request.scope)
         except Problem as problem:  # 414 or 431, before anything is read or forwarded
             return problem_response(problem, path)
+        page = storefront.respond(self.storefront, request)
+        if page is not None:
+            outcome.upstream = "gateway"
+            return page
         local = self.local.get(path)
         if local is not None:
             outcome.upstream = "gateway"

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
+from monolith import storefront
 from monolith.blueprints import catalog, health, inventory, notifications, orders, payments
 from monolith.flask_web import check_request_head, problem_response
 from monolith.wiring import Wiring
@@ -42,6 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for module in (catalog, inventory, orders, payments, notifications, health):
         app.register_blueprint(module.bp)
     _register_error_handlers(app)
+    storefront.register(app)  # the web page at `/`, after the request-head check
     log.info("monolith ready on %s (%s)", url.split("@")[-1], os.getpid())
     return app
 
