@@ -7,6 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 CHROMIUM := /usr/bin/chromium
+CHROMEDRIVER := /usr/bin/chromedriver
 
 # make load / make compare: which stage, which load (see README "Load tests and the comparison")
 STAGE   ?= monolith
@@ -24,7 +25,7 @@ RESULTS ?= reports/cluster
 DB   ?= sqlite
 KEEP ?=
 
-.PHONY: help install demo test test-unit test-contract test-faults-all fuzz lint format openapi run-monolith run-microservices run-functions bench clean reset demo-orders load compare chaos test-load test-readme k8s-check
+.PHONY: help install demo test test-unit test-contract test-faults-all fuzz lint format openapi run-monolith run-microservices run-functions bench clean reset demo-orders load compare chaos test-load test-storefront test-readme k8s-check
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/[$$](PORT)/$(PORT)/g' \
@@ -43,6 +44,13 @@ $(CHROMIUM):
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
 	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 	  || { echo "could not install chromium (apt-get, as root)"; exit 1; }
+
+# Debian's chromium-driver: the storefront's browser tests drive chromium through it
+# (selenium), so no driver or browser is downloaded at run time.
+$(CHROMEDRIVER): | $(CHROMIUM)
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium-driver >/dev/null \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium-driver >/dev/null; } \
+	  || { echo "could not install chromium-driver (apt-get, as root)"; exit 1; }
 
 install: $(STAMP)  ## create .venv, install the project with its dev and load tools (no root needed)
 
@@ -72,7 +80,7 @@ compare-cluster: $(STAMP)  ## the comparison report of the in-cluster runs fetch
 chaos: $(STAMP)  ## load one stage while faults are injected, then reconcile: STAGE= [DB=postgresql]
 	$(PY) -m loadtests chaos $(STAGE) --db $(DB) $(if $(KEEP),--keep)
 
-test: $(STAMP) $(CHROMIUM)  ## lint, then every test (unit, contract on SQLite and PostgreSQL, integration)
+test: $(STAMP) $(CHROMIUM) $(CHROMEDRIVER)  ## lint, then every test (unit, contract on SQLite and PostgreSQL, integration, storefront in a browser)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest
@@ -89,6 +97,9 @@ test-faults-all: $(STAMP)  ## the microservices fault suite, every test on SQLit
 fuzz: $(STAMP)  ## schemathesis against every stage, longer than in make test (FUZZ_EXAMPLES= FUZZ_SCENARIOS=)
 	FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),40) FUZZ_SCENARIOS=$(or $(FUZZ_SCENARIOS),80) \
 	  $(VENV)/bin/pytest tests/fuzz
+
+test-storefront: $(STAMP) $(CHROMIUM) $(CHROMEDRIVER)  ## only the storefront, in headless chromium, against every stage
+	$(VENV)/bin/pytest tests/storefront
 
 test-load: $(STAMP) $(CHROMIUM)  ## only the load test tests (a short Locust run, sampler, report)
 	$(VENV)/bin/pytest tests/loadtests
@@ -110,7 +121,7 @@ format: $(STAMP)  ## apply ruff's fixes and formatting
 openapi: $(STAMP)  ## regenerate shop/openapi.json from the shared schemas
 	$(PY) -m shop.openapi > shop/openapi.json
 
-run-monolith: $(STAMP)  ## run the monolith on http://127.0.0.1:$(PORT) until Ctrl-C (data in data/monolith/)
+run-monolith: $(STAMP)  ## run the monolith on http://127.0.0.1:$(PORT) (storefront at /) until Ctrl-C (data in data/monolith/)
 	$(PY) -m stages run monolith --port $(PORT)
 
 run-microservices: $(STAMP)  ## run the gateway on http://127.0.0.1:$(PORT) and the five services

@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with running_stage(args.stage, options, seed=not args.no_seed) as stage:
             print(f"\n{stage.plan.name} is ready at {stage.url}  (Ctrl-C stops it)", flush=True)
+            print(f"  storefront: open {stage.url}/ in a browser", flush=True)
             for process in stage.plan.processes:
                 print(f"  {process.name:<14} {process.url}", flush=True)
             try:
