@@ -14,6 +14,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TypeVar
 
+import pytest
 from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException, WebDriverException
 from selenium.webdriver.chrome.service import Service
@@ -32,6 +33,7 @@ WAIT = 30.0  # seconds for anything the page shows after an API call (a saga inc
 ALERT_TRAP = "window.__alerts = []; window.alert = (m) => { window.__alerts.push(String(m)); };"
 
 T = TypeVar("T")
+FAILED = pytest.StashKey[bool]()  # set on each test item by the suite's conftest
 
 
 def start_chromium(profile: Path) -> webdriver.Chrome:
@@ -224,3 +226,10 @@ class Shopper:
             return status if status in ("confirmed", "rejected") else None
 
         return self.wait(final, "a final order status")
+
+
+def keep_screenshots_of_failure(item: pytest.Item, shopper: Shopper, tmp_path: Path) -> None:
+    """After a test: if it failed, its step screenshots go to tmp_path/screenshots."""
+    if item.stash.get(FAILED, False):
+        written = shopper.save_screenshots(tmp_path / "screenshots")
+        print(f"storefront screenshots: {written[0].parent}")

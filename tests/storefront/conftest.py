@@ -11,13 +11,12 @@ from contextlib import ExitStack
 import pytest
 from selenium import webdriver
 
-from tests.storefront.browser import Shopper, start_chromium
+from tests.storefront.browser import FAILED, Shopper, keep_screenshots_of_failure, start_chromium
 from tests.support.client import ShopClient
 from tests.support.stages import start_stage
 
 ADMIN_TOKEN = "storefront-suite-admin-token"
 STAGES = ["monolith", "microservices", "functions"]
-FAILED = pytest.StashKey[bool]()
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -51,6 +50,4 @@ def shopper(request, browser, stage: ShopClient, tmp_path) -> Iterator[Shopper]:
     browser.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
     browser.get_log("browser")  # start each test with an empty console
     yield shopper
-    if request.node.stash.get(FAILED, False):
-        written = shopper.save_screenshots(tmp_path / "screenshots")
-        print(f"storefront screenshots: {written[0].parent}")
+    keep_screenshots_of_failure(request.node, shopper, tmp_path)
