@@ -225,7 +225,7 @@
       el("label", { for: "search" }, "Search products"),
       el("div", { class: "row" }, search, el("button", { type: "submit" }, "Search")),
     );
-    const results = el("div", { class: "results", "aria-live": "polite" }, el("p", { class: "muted" }, "Loading products..."));
+    const results = el("div", { class: "results" }, el("p", { class: "muted" }, "Loading products..."));
     show(el("h1", null, q ? `Products matching "${q}"` : "Products"), form, results);
 
     const query = new URLSearchParams({ q, page: String(page), per_page: String(PER_PAGE) });
@@ -260,7 +260,7 @@
       page < pages ? el("a", { href: listHash(q, page + 1), rel: "next" }, "Next") : null,
     );
     results.replaceChildren(
-      el("p", { class: "muted", id: "result-count" }, count),
+      el("p", { class: "muted", id: "result-count", role: "status" }, count),
       answer.items.length ? el("ul", { class: "cards" }, cards) : el("p", null, "Nothing found. Try another word."),
       paging,
     );
@@ -330,6 +330,11 @@
 
     // Live stock: read now, then again every few seconds while this product is shown.
     const refresh = async () => {
+      if (mine !== view) return;
+      if (document.hidden) {
+        timer = setTimeout(refresh, STOCK_REFRESH_MS); // nobody is looking: ask later
+        return;
+      }
       try {
         const level = await api(`/api/stock/${encodeURIComponent(product.sku)}`);
         if (mine !== view) return;
@@ -356,7 +361,8 @@
     return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
-  function cartPage() {
+  // focusId: the control to give the focus back to after the cart is drawn again.
+  function cartPage(focusId) {
     const lines = readCart();
     if (!lines.length) {
       show(el("h1", null, "Your cart"), el("p", null, "Your cart is empty. ", el("a", { href: "#/" }, "Find something you like.")));
@@ -377,7 +383,7 @@
           const target = current.find((l) => l.sku === line.sku);
           if (target && Number.isInteger(wanted) && wanted >= 1 && wanted <= MAX_QUANTITY) target.quantity = wanted;
           writeCart(current);
-          cartPage();
+          cartPage(id);
         },
       });
       const remove = el(
@@ -451,6 +457,7 @@
       outcome,
     );
     show(el("h1", null, "Your cart"), el("ul", { class: "cart" }, rows), el("p", { class: "cart-sum" }, "Total: ", el("strong", { id: "cart-total" }, totals(lines))), form);
+    if (focusId) document.getElementById(focusId)?.focus();
   }
 
   async function orderPage(id) {
