@@ -136,7 +136,8 @@ class StageRun:
     ) -> None:
         self.stage, self.overlay, self.say, self.logs = stage, overlay, say, logs
         self.prefix = f"tfimg-{run_id}-{stage}"
-        self.database = LocalPostgres(admin_url, prefix=f"tfimg_{run_id}_{stage[:5]}")
+        short = re.sub(r"[^a-z0-9]", "_", stage.lower()[:5])
+        self.database = LocalPostgres(admin_url, prefix=f"tfimg_{run_id}_{short}")
         self.ready_timeout, self.job_timeout = ready_timeout, job_timeout
         self.running: list[containers.Running] = []
         self.outcomes: list[Outcome] = []
@@ -162,7 +163,10 @@ class StageRun:
     def _complete(
         self, w: Workload, c: Container, the_plan: Plan, sources: Sources, attempt: int
     ) -> tuple[bool, str]:
-        words, env = process(w, c, the_plan, sources, self.database)
+        try:
+            words, env = process(w, c, the_plan, sources, self.database)
+        except ManifestError as error:  # this workload cannot start; the others still run
+            return False, str(error)
         name = self._container(w, c, attempt)
         log = self.logs / f"{self.stage}-{w.name}-{c.name}-{attempt}.log"
         running = containers.start(name, words, env, log, c.run_as_user, c.working_dir)
@@ -218,7 +222,11 @@ class StageRun:
                     )
                     break
             else:
-                words, env = process(w, w.main, the_plan, sources, self.database)
+                try:
+                    words, env = process(w, w.main, the_plan, sources, self.database)
+                except ManifestError as error:  # this workload cannot start; others still run
+                    self.outcomes.append(Outcome(str(w), False, str(error)))
+                    continue
                 name = self._container(w, w.main)
                 log = self.logs / f"{self.stage}-{w.name}.log"
                 running = containers.start(
