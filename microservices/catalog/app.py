@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, FastAPI, Request
 
 from microservices.common.http import Admin, json_body, json_response, query
-from microservices.common.messages import ProductList
 from microservices.common.service import build_service
 from microservices.common.settings import ServiceSettings
 from microservices.common.upstream import Upstream, UpstreamError, unavailable
 from shop.domain.catalog import Product
+from shop.messages import ProductList
 from shop.persistence.database import Database
 from shop.schemas import ProductIn, ProductOut, ProductPage, ProductQuery, ProductUpdate
 from shop.usecases import catalog, new_product
