@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from functions.runtime import saga_events
 from functions.runtime.event_function import EventFunction
-from functions.runtime.order_events import acknowledgement
+from functions.runtime.order_events import acknowledgement, order_id_of
 from shop.usecases import inventory
 
 
@@ -20,7 +20,7 @@ class CommitStock(EventFunction):
     context = "inventory"
 
     def process(self, session: Session, event: BaseCloudEvent) -> BaseCloudEvent:
-        order_id = saga_events.data_of(event)["id"]
+        order_id = order_id_of(saga_events.data_of(event))
         inventory.commit(session, order_id)
         return acknowledgement(saga_events.STOCK_COMMITTED, order_id, self.name)
 
