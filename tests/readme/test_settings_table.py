@@ -43,11 +43,8 @@ def _constraints(settings: type[BaseSettings]):
 def test_every_limit_of_a_settings_class_is_in_the_readme(settings):
     checked = 0
     for variable, rule in _constraints(settings):
-        if variable in ("BROKER_SHUTDOWN_GRACE", "REDRIVE_AFTER") and settings in (
-            BrokerSettings,
-            FunctionSettings,
-        ):
-            continue  # the functions' REDRIVE_AFTER overrides a manifest; grace is internal
+        if variable == "BROKER_SHUTDOWN_GRACE" and settings is BrokerSettings:
+            continue  # internal
         (bound,) = dataclasses.astuple(rule)
         cell = _limits_cell(variable)
         shown = WORDS[type(rule)].format(f"{bound:g}")
