@@ -30,5 +30,6 @@ class FunctionSettings(ShopSettings):
     log_level: str = "INFO"
 
     def database(self, context: str) -> str:
-        """`<CONTEXT>_DATABASE_URL`, else `DATABASE_URL`, else a SQLite file of the context."""
-        return database_url(context, default=context)
+        """`<CONTEXT>_DATABASE_URL`, else `DATABASE_URL`, else a SQLite file of the context
+        (refused in production)."""
+        return database_url(context, default=context, production=self.production)
