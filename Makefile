@@ -18,6 +18,8 @@ URL       ?=
 NAMESPACE ?=
 URLS       ?=
 NAMESPACES ?=
+# make fetch-cluster / compare-cluster: the local folder the in-cluster runs are copied into
+RESULTS ?= reports/cluster
 # make chaos: the database the stage runs on (sqlite or postgresql); KEEP=1 keeps PostgreSQL's
 DB   ?= sqlite
 KEEP ?=
@@ -59,6 +61,13 @@ compare: $(STAMP)  ## the same load against every stage, one report: SHAPE= [URL
 	$(PY) -m loadtests compare --shape $(SHAPE) --profile $(PROFILE) --pacing $(PACING) \
 	  --rate $(RATE) $(foreach u,$(URLS),--url $(u)) $(foreach n,$(NAMESPACES),--namespace $(n)) \
 	  $(if $(ADMIN_TOKEN),--admin-token "$(ADMIN_TOKEN)")
+
+.PHONY: fetch-cluster compare-cluster
+fetch-cluster: $(STAMP)  ## copy the in-cluster load run (k8s/loadtest) into RESULTS= (reports/cluster)
+	$(PY) -m loadtests fetch $(RESULTS)
+
+compare-cluster: $(STAMP)  ## the comparison report of the in-cluster runs fetched into RESULTS=
+	$(PY) -m loadtests report $(RESULTS)
 
 chaos: $(STAMP)  ## load one stage while faults are injected, then reconcile: STAGE= [DB=postgresql]
 	$(PY) -m loadtests chaos $(STAGE) --db $(DB) $(if $(KEEP),--keep)
@@ -117,7 +126,8 @@ bench: $(STAMP)  ## req/s of GET /api/products/{sku} next to a trivial JSON endp
 # Images (Containerfile): one per stage, named as the manifests name them.
 .PHONY: images kind-load test-images
 VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -1)
-IMAGE_STAGES := monolith microservices functions
+# The three stages, and the in-cluster load test's image (k8s/loadtest: Locust, loadtests/).
+IMAGE_STAGES := monolith microservices functions loadtest
 # podman if it is installed, else docker (ENGINE=docker to choose); kind's cluster name.
 ENGINE    ?= $(or $(shell command -v podman 2>/dev/null),$(shell command -v docker 2>/dev/null))
 KIND_CLUSTER ?= kind
@@ -128,7 +138,7 @@ PYTHON_BASE ?=
 CA_BUNDLE := /etc/ssl/certs/ca-certificates.crt
 BUILD_FLAGS = $(if $(filter %podman,$(ENGINE)),--isolation chroot $(if $(wildcard $(CA_BUNDLE)),-v $(CA_BUNDLE):$(CA_BUNDLE):ro))
 
-images:  ## build the three stage images localhost/threefold/<stage>:<version> (podman or docker)
+images:  ## build the stage images and the load test's, localhost/threefold/<name>:<version>
 	@test -n "$(ENGINE)" || { echo "make images needs podman or docker on PATH (neither found)"; exit 1; }
 	@for stage in $(IMAGE_STAGES); do \
 	  echo "== building localhost/threefold/$$stage:$(VERSION) with $(ENGINE)"; \
@@ -137,7 +147,7 @@ images:  ## build the three stage images localhost/threefold/<stage>:<version> (
 	    -t localhost/threefold/$$stage:$(VERSION) . || exit 1; \
 	done
 
-kind-load:  ## load the three images into a kind cluster (KIND_CLUSTER=kind), after make images
+kind-load:  ## load the four images into a kind cluster (KIND_CLUSTER=kind), after make images
 	@command -v kind >/dev/null || { echo "make kind-load needs kind on PATH (https://kind.sigs.k8s.io)"; exit 1; }
 	@test -n "$(ENGINE)" || { echo "make kind-load needs podman or docker on PATH (neither found)"; exit 1; }
 	@for stage in $(IMAGE_STAGES); do \

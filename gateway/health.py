@@ -1,4 +1,5 @@
-"""/readyz of the gateway: ready when every service it routes to says it is ready.
+"""The gateway's health: /healthz (the process answers) and /readyz (every service it
+routes to says it is ready).
 
 The services are asked at the same time, each with a short timeout, so one hanging
 service makes /readyz answer 503 quickly (naming it) instead of making it hang.
@@ -9,8 +10,10 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+from starlette.responses import Response
 
 from shop.schemas import Health
+from shop.web.asgi import json_response
 
 
 async def check(client: httpx.AsyncClient, url: str, timeout: float, request_id: str) -> str:
@@ -35,9 +38,23 @@ async def check(client: httpx.AsyncClient, url: str, timeout: float, request_id:
 async def readiness(
     client: httpx.AsyncClient, urls: dict[str, str], timeout: float, request_id: str
 ) -> Health:
+    """Every upstream's check by name; ready only if all of them are."""
     results = await asyncio.gather(
         *(check(client, url, timeout, request_id) for url in urls.values())
     )
     checks = dict(zip(urls, results, strict=True))
     ready = all(result == "ok" for result in results)
     return Health(status="ok" if ready else "unavailable", checks=checks)
+
+
+def healthz() -> Response:
+    """Alive: the process answers (it asks no one)."""
+    return json_response(Health(status="ok"))
+
+
+async def readyz(
+    client: httpx.AsyncClient, urls: dict[str, str], timeout: float, request_id: str
+) -> Response:
+    """200 when every upstream is ready, else 503 with each one's check."""
+    health = await readiness(client, urls, timeout, request_id)
+    return json_response(health, 200 if health.status == "ok" else 503)

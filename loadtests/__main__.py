@@ -6,6 +6,8 @@ python -m loadtests compare --shape spike --pacing fixed --rate 2
 python -m loadtests compare --url monolith=http://... --namespace monolith=threefold-monolith
 python -m loadtests demo
 python -m loadtests report reports/20260101-120000
+python -m loadtests in-cluster monolith --url http://monolith.threefold-monolith:8080 --workers 2
+python -m loadtests fetch reports/cluster
 python -m loadtests chaos microservices --db postgresql
 """
 
@@ -18,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from loadtests import report, results
+from loadtests import cluster_results, in_cluster, report, results
 from loadtests.chaos import command as chaos
 from loadtests.locust_process import PACINGS, LoadSettings
 from loadtests.runner import REPORTS, Target, compare, new_folder, say
@@ -123,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     rebuild.add_argument("folder", type=Path)
 
     chaos.add_parser(commands)
+    in_cluster.add_parser(commands)
+    cluster_results.add_parser(commands)
 
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
@@ -130,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "chaos":
             return chaos.main(args)
+        if args.command == "in-cluster":
+            return in_cluster.main(args)
+        if args.command == "fetch":
+            return cluster_results.main(args)
         if args.command == "report":
             found = _results_folder(args.folder)
             return _finish(report.write(found, args.folder), found, started)

@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = ROOT / "loadtests" / "locustfile.py"
 FAILURES_EXIT_CODE = 3  # Locust's exit code when the run finished but some requests failed
 PACINGS = ("fixed", "think")
+MASTER_PORT = 5557  # Locust's default: the workers connect to the master here
+WORKERS_WAIT = 120  # seconds a distributed master waits for its workers before it gives up
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,10 @@ class LoadSettings:
     profile: str = "short"
     pacing: str = "fixed"  # fixed: `rate` tasks/s per user (open loop); think: 1-3 s think time
     rate: float = 3.0
+    # 0: one Locust process runs the shoppers; N: a master that waits for N workers
+    # (`worker_argv`) to connect, hands them the shoppers and writes the files
+    workers: int = 0
+    master_port: int = MASTER_PORT
 
     def describe(self) -> dict:
         """The shape's stages and duration, asked of loadtests.shapes in a child process
@@ -71,6 +77,28 @@ def locust_argv(host: str, folder: Path, settings: LoadSettings) -> list[str]:
         "--progress-file", str(folder / "progress.json"),
         "--stop-timeout", "10",
         "--exit-code-on-error", str(FAILURES_EXIT_CODE),
+        "--loglevel", "WARNING",
+        *(_master_options(settings) if settings.workers else []),
+    ]  # fmt: skip
+
+
+def _master_options(settings: LoadSettings) -> list[str]:
+    return [
+        "--master", "--master-bind-port", str(settings.master_port),
+        "--expect-workers", str(settings.workers),
+        "--expect-workers-max-wait", str(WORKERS_WAIT),
+    ]  # fmt: skip
+
+
+def worker_argv(
+    master_host: str, master_port: int = MASTER_PORT, locustfile: Path = LOCUSTFILE
+) -> list[str]:
+    """The command line of one Locust worker: it takes its options (shape, pacing, rate,
+    host) from the master; k8s/loadtest's worker Deployment runs this command."""
+    return [
+        sys.executable, "-m", "locust",
+        "-f", str(locustfile),
+        "--worker", "--master-host", master_host, "--master-port", str(master_port),
         "--loglevel", "WARNING",
     ]  # fmt: skip
 

@@ -12,6 +12,11 @@ differ most. An order rejected for lack of stock or a declined card is a
 valid answer, so a success of the flow; the outcomes are counted and written
 to <csv prefix>_orders.csv when the test stops.
 
+Distributed (`--master` and `--worker`, as k8s/loadtest runs it): the workers
+run the shoppers and send their order outcomes to the master with each stats
+report; the master, which writes the CSV files, adds them up. The master also
+writes the progress file.
+
 Custom options (also as environment variables LOCUST_SHAPE, LOCUST_LOAD_PROFILE,
 LOCUST_PACING, LOCUST_RATE, LOCUST_PROGRESS_FILE):
 
@@ -36,6 +41,7 @@ from pathlib import Path
 import gevent
 from locust import FastHttpUser, LoadTestShape, between, constant_throughput, events, task
 from locust.env import Environment
+from locust.runners import WorkerRunner
 
 from loadtests import shapes
 from loadtests.traffic_mix import WEIGHTS
@@ -49,7 +55,9 @@ SEEDED_PREFIX = "TF-"
 SEEDED_SKUS = [f"TF-{n:04d}" for n in range(1, 61)]  # shop.seed's catalog
 
 # Outcomes of the order flow in this process: confirmed, out_of_stock, payment_declined, ...
+# (on a master: those its workers reported)
 order_outcomes: Counter[str] = Counter()
+OUTCOMES_KEY = "threefold_order_outcomes"  # in a worker's stats report
 
 
 @events.init_command_line_parser.add_listener
@@ -162,10 +170,24 @@ class SelectedShape(LoadTestShape):
         return self.selected.at(self.get_run_time())
 
 
+@events.report_to_master.add_listener
+def _send_order_outcomes(client_id: str, data: dict, **_kwargs) -> None:
+    """A worker: hand the outcomes counted since its last report to the master."""
+    data[OUTCOMES_KEY] = dict(order_outcomes)
+    order_outcomes.clear()
+
+
+@events.worker_report.add_listener
+def _add_order_outcomes(client_id: str, data: dict, **_kwargs) -> None:
+    """The master: add up the outcomes its workers report."""
+    order_outcomes.update(data.get(OUTCOMES_KEY, {}))
+
+
 @events.test_start.add_listener
 def _start_progress(environment: Environment, **_kwargs) -> None:
+    # The master forwards its options to the workers: only it (or a lone process) writes.
     path = environment.parsed_options.progress_file
-    if path:
+    if path and not isinstance(environment.runner, WorkerRunner):
         gevent.spawn(_write_progress, environment, Path(path))
 
 

@@ -18,7 +18,7 @@ from cloudevents.core.base import BaseCloudEvent
 
 from functions.runtime import saga_events
 from functions.runtime.event_function import EventFunction, RetryLater
-from functions.runtime.order_events import follow_up
+from functions.runtime.event_payloads import follow_up
 from shop.domain.payments import ChargeStatus, SimulatedProvider
 from shop.persistence.inbox_store import NOT_SEEN, InboxStore
 from shop.usecases import payments

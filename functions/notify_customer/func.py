@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from functions.runtime import saga_events
 from functions.runtime.event_function import EventFunction
-from functions.runtime.order_events import acknowledgement
+from functions.runtime.event_payloads import acknowledgement
 from shop.schemas import OrderOut
 from shop.usecases import notifications
 

@@ -29,7 +29,7 @@ from cloudevents.core.base import BaseCloudEvent
 
 from functions.runtime import saga_events
 from functions.runtime.event_function import EventFunction
-from functions.runtime.order_events import outcome_event, placed_event
+from functions.runtime.event_payloads import outcome_event, placed_event
 from shop.usecases import followups, orders
 
 DEFAULT_AFTER = 30.0
@@ -48,7 +48,7 @@ class RedriveOrders(EventFunction):
         super().stop()
 
     def once(self, event: BaseCloudEvent) -> None:
-        after = self.settings.redrive_after
+        after = self.settings.redrive_older_than
         if after is None:
             after = float(saga_events.data_of(event).get("older_than_seconds", DEFAULT_AFTER))
         now = datetime.now(UTC)

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from functions.runtime import saga_events
 from functions.runtime.event_function import EventFunction
-from functions.runtime.order_events import follow_up
+from functions.runtime.event_payloads import follow_up
 from shop.domain.inventory import ReservationStatus
 from shop.usecases import inventory
 

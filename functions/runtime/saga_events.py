@@ -1,4 +1,5 @@
-"""The saga's CloudEvents: their types, ids and data, built with the cloudevents SDK.
+"""The saga's CloudEvents: their types and ids, built, sent and read with the cloudevents SDK
+(the data each one carries is made in functions/runtime/event_payloads.py).
 
 An event's id is derived from the order and the step (`<order id>:<type>`), so
 an event published again (a re-drive, a retried reply) has the same id as the

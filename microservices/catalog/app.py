@@ -1,18 +1,21 @@
-"""The catalog service: products. New products are announced to inventory."""
+"""The catalog service: products. Inventory keeps stock for a new product before it is added."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Request
 
 from microservices.common.http import Admin, json_body, json_response, query
-from microservices.common.messages import ProductList
 from microservices.common.service import build_service
 from microservices.common.settings import ServiceSettings
 from microservices.common.upstream import Upstream, UpstreamError, unavailable
+from shop.domain.catalog import Product
+from shop.messages import ProductList
+from shop.persistence.database import Database
 from shop.schemas import ProductIn, ProductOut, ProductPage, ProductQuery, ProductUpdate
-from shop.usecases import catalog
+from shop.usecases import catalog, new_product
 
 public = APIRouter(prefix="/api/products", tags=["catalog"])
 internal = APIRouter(prefix="/internal/products", tags=["internal"])
@@ -41,18 +44,27 @@ def get_product(request: Request, sku: str):
 @public.post("", dependencies=[Admin])
 def create_product(request: Request, body: Annotated[ProductIn, json_body(ProductIn)]):
     product = body.to_domain()
-    with request.app.state.database.writing() as session:
-        catalog.create_product(session, product)
-        # Inventory starts keeping stock before the product is committed: if it cannot,
-        # the product is not created either (tracking is idempotent, so a retry is safe).
-        try:
-            request.app.state.inventory.call(
-                "POST", f"/internal/stock/{product.sku}/track", idempotent=True
-            )
-        except UpstreamError as error:
-            raise unavailable(error) from None
+    database, inventory = request.app.state.database, request.app.state.inventory
+    new_product.add_product(
+        product,
+        keep_stock=partial(_keep_stock, inventory),
+        record=partial(_record, database),
+    )
     headers = {"Location": f"/api/products/{product.sku}"}
     return json_response(ProductOut.of(product), 201, headers)
+
+
+def _keep_stock(inventory: Upstream, sku: str) -> None:
+    """Inventory starts keeping stock for the sku (idempotent): no transaction is open here."""
+    try:
+        inventory.call("POST", f"/internal/stock/{sku}/track", idempotent=True)
+    except UpstreamError as error:
+        raise unavailable(error) from None
+
+
+def _record(database: Database, product: Product) -> None:
+    with database.writing() as session:
+        catalog.create_product(session, product)
 
 
 @public.put("/{sku}", dependencies=[Admin])

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException
 from microservices.common.http import json_response, problem_response
 from microservices.common.settings import ServiceSettings
 from shop.domain.errors import DomainError
-from shop.persistence.database import Database
+from shop.persistence.database import Database, PoolSettings
 from shop.problems import Problem, validation_problem
 from shop.schemas import Health
 from shop.web import request_id
@@ -38,10 +38,13 @@ def build_service(
 ) -> FastAPI:
     request_id.configure_logging(name, settings.log_level)
     log = logging.getLogger(name)
+    # Found now, not in the lifespan: no URL in production, or a bad pool size, stops the
+    # start with one readable line (shop.startup) instead of a lifespan traceback.
+    url, pool = settings.database_for(name), PoolSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.database = Database(settings.database_for(name))
+        app.state.database = Database(url, pool)
         if on_start:
             on_start(app)
         log.info("%s ready", name)

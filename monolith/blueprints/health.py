@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-from monolith.http import json_response
+from monolith.flask_web import json_response
 from monolith.wiring import wiring
 from shop.schemas import Health
 

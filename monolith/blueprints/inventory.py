@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-from monolith.http import admin_only, body, json_response
+from monolith.flask_web import admin_only, body, json_response
 from monolith.wiring import wiring
 from shop.schemas import RestockIn, StockOut
 from shop.usecases import inventory

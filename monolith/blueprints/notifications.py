@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-from monolith.http import admin_only, json_response, query
+from monolith.flask_web import admin_only, json_response, query
 from monolith.wiring import wiring
 from shop.schemas import EmailQuery, NotificationList, NotificationOut
 from shop.usecases import notifications

@@ -4,7 +4,7 @@ from functools import partial
 
 from flask import Blueprint, request
 
-from monolith.http import admin_only, body, json_response, query
+from monolith.flask_web import admin_only, body, json_response, query
 from monolith.order_saga import place_order
 from monolith.wiring import wiring
 from shop.schemas import EmailQuery, OrderIn, OrderList, OrderOut

@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-from monolith.http import admin_only, json_response, query
+from monolith.flask_web import admin_only, json_response, query
 from monolith.wiring import wiring
 from shop.schemas import OrderIdQuery, PaymentList, PaymentOut
 from shop.usecases import payments

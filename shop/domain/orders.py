@@ -45,6 +45,24 @@ class RejectReason(StrEnum):
     PAYMENT_FAILED = "payment_failed"
 
 
+class PaymentOutcome(StrEnum):
+    """What became of an order's charge, as far as the order cares (Order.settle)."""
+
+    CAPTURED = "captured"
+    DECLINED = "declined"
+    FAILED = "failed"
+
+    @classmethod
+    def of(cls, charge_status: str) -> PaymentOutcome:
+        """From a charge's status (ChargeStatus, or its value in a message): captured and
+        declined as they are; any other (failed, or a charge still pending) is a failure."""
+        if charge_status == cls.CAPTURED:
+            return cls.CAPTURED
+        if charge_status == cls.DECLINED:
+            return cls.DECLINED
+        return cls.FAILED
+
+
 def new_order_id() -> str:
     """An unguessable id (128 random bits): knowing it is what lets a customer read the order."""
     return "ord_" + secrets.token_urlsafe(16)
@@ -128,14 +146,16 @@ class Order:
     def reject(self, reason: RejectReason | str) -> None:
         self._move(OrderStatus.REJECTED, str(reason))
 
-    def settle(self, charge_status: str) -> None:
+    def settle(self, outcome: PaymentOutcome) -> None:
         """Confirm a paid order; reject one whose charge was declined or failed."""
-        if charge_status == "captured":
+        if outcome is PaymentOutcome.CAPTURED:
             self.confirm()
-        elif charge_status == "declined":
+        elif outcome is PaymentOutcome.DECLINED:
             self.reject(RejectReason.PAYMENT_DECLINED)
-        else:
+        elif outcome is PaymentOutcome.FAILED:
             self.reject(RejectReason.PAYMENT_FAILED)
+        else:
+            raise TypeError(f"settle takes a PaymentOutcome, not {outcome!r}")
 
     def _move(self, target: OrderStatus, reason: str | None) -> None:
         if self.status is target:

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from functions.runtime import saga_events
-from functions.runtime.order_events import outcome_event, placed_event
+from functions.runtime.event_payloads import outcome_event, placed_event
 from shop.domain.orders import Order, OrderLine, RejectReason, new_order_id
 from shop.schemas import OrderOut
 from stages.definitions import DATABASES

@@ -17,6 +17,7 @@ STAGE_PACKAGES = {
     "monolith": {"shop", "monolith"},
     "microservices": {"shop", "gateway", "microservices"},
     "functions": {"shop", "gateway", "functions"},
+    "loadtest": {"shop", "stages", "loadtests"},  # k8s/loadtest's image
 }
 
 
@@ -107,7 +108,7 @@ def test_make_images_tags_each_stage_with_the_project_version():
         ["make", "-n", "images", "ENGINE=podman"], cwd=ROOT, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
-    # one build per stage, in a shell loop over the three targets
+    # one build per stage (and the load test's), in a shell loop over the four targets
     assert "--target $stage -f Containerfile" in done.stdout
     assert f"-t localhost/threefold/$stage:{version} ." in done.stdout
-    assert "for stage in monolith microservices functions; do" in done.stdout
+    assert "for stage in monolith microservices functions loadtest; do" in done.stdout

@@ -1,5 +1,5 @@
 """Knative's schemas for tests/k8s: every Knative object validated against Knative's own
-models (the validators tests/k8s/schemas.py calls for the Knative API groups).
+models (`validated` is what tests/k8s/schemas.py calls for the Knative API groups).
 
 The models are the pydantic models of cloudcoil's packages, generated from Knative's
 CRD schemas: cloudcoil-models-knative-serving 1.17.0.1 (Knative Serving v1.17.0) and
@@ -8,6 +8,13 @@ releases of those packages that support Python 3.11. Such a model ignores a fiel
 does not know, so each object is validated, dumped back and compared with what the
 overlay renders: a field the round trip loses is one Knative's schema does not have (a
 typo, a field of another version) and fails. A Knative kind no model covers fails too.
+
+docs/kubernetes.md installs the newer knative-v1.23.0 line, for which no such package
+runs on Python 3.11. What the manifests rely on beyond the models was read in the
+sources of both lines and is the same: emptyDir volumes enabled and the pod's
+securityContext disabled by default (Serving's config-features), queue-proxy running
+restricted, spec.delivery keeping unknown fields for `timeout` (Eventing's Broker and
+Trigger CRDs, read up to knative-v1.22.2), Kourier's cluster-local port 8081.
 """
 
 from __future__ import annotations
@@ -17,7 +24,6 @@ import inspect
 import re
 import sys
 import warnings
-from collections.abc import Callable
 from functools import cache
 from itertools import pairwise
 from typing import Any
@@ -78,18 +84,22 @@ def lost_fields(given: Any, kept: Any, path: str = "") -> list[str]:
 
 
 # Fields of a Knative Service the webhook refuses unless a flag of config-features turns
-# them on. The models name the flag in the field's description; only the flags that
-# Knative Serving 1.17 enables by default may be relied on.
+# them on. The models name the flag in the field's docstring; only the flags that Knative
+# Serving 1.17 enables by default may be relied on (config/core/configmaps/features.yaml
+# of knative-v1.17.0: emptyDir volumes "enabled", the pod's securityContext and the rest
+# "disabled").
 FLAG = re.compile(r"behind a feature flag - (\S+)")
 ENABLED_BY_DEFAULT = {"kubernetes.podspec-volumes-emptydir"}
 
-# Fields Knative accepts that the models (Knative's CRD schemas) do not list: each with
-# the reason it is kept. Knative's webhook accepts them; whether the API server keeps
-# them depends on the CRD's pruning, which could not be tried here (no cluster).
+# Fields Knative accepts that the models do not list, each with the reason it is kept.
+# Knative Eventing v1.17.1's CRDs (config/core/resources/broker.yaml and trigger.yaml)
+# give spec.delivery its typed properties plus x-kubernetes-preserve-unknown-fields,
+# "necessary to enable the experimental feature delivery-timeout": the API server keeps
+# `timeout`, the webhook accepts it (the feature is Beta, enabled by default), but the
+# models, generated from the typed properties, do not have it.
 OUTSIDE_THE_MODELS = {
-    # Knative Eventing's delivery-timeout feature (Beta, enabled by default): the time
-    # each delivery attempt may take. charge-payment's trigger needs 15 s (the provider
-    # may be slow), and the local broker applies the same value.
+    # The time each delivery attempt may take: charge-payment's trigger needs 15 s (the
+    # provider may be slow), and the local broker applies the same value.
     "/spec/delivery/timeout",
 }
 
@@ -152,16 +162,3 @@ def feature_flags(instance: BaseModel) -> set[str]:
             if isinstance(item, BaseModel):
                 flags |= feature_flags(item)
     return flags
-
-
-def validate(obj: dict[str, Any]) -> None:
-    """tests/k8s/schemas.py's validator for the Knative groups."""
-    validated(obj)
-
-
-VALIDATORS: dict[str, Callable[[dict], None]] = {
-    "serving.knative.dev": validate,
-    "eventing.knative.dev": validate,
-    "sources.knative.dev": validate,
-    "messaging.knative.dev": validate,  # no model registered: every kind of it fails
-}

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from tests.k8s.functions_overlay import rendered
+
+# tests/k8s/schemas.py validates the Knative groups with this module's `validated`.
 from tests.k8s.knative_schemas import (
     ENABLED_BY_DEFAULT,
     KNATIVE_EVENTING_VERSION,
@@ -60,6 +62,46 @@ def test_no_knative_service_needs_a_feature_flag_that_is_off_by_default(obj):
     assert feature_flags(validated(obj)) <= ENABLED_BY_DEFAULT
 
 
+# What Knative's webhook refuses beyond the schema (Knative Serving 1.17's defaults:
+# config-defaults max-revision-timeout-seconds 600, container-concurrency-max-limit 1000).
+RESERVED_ENV = {"PORT", "K_SERVICE", "K_CONFIGURATION", "K_REVISION"}
+MAX_TIMEOUT_SECONDS = 600
+MAX_CONTAINER_CONCURRENCY = 1000
+
+
+def webhook_refusals(service: dict[str, Any]) -> list[str]:
+    spec = service["spec"]["template"]["spec"]
+    wrong = []
+    if len(spec["containers"]) != 1:
+        wrong.append("one container per function")
+    [container] = spec["containers"]
+    ports = container.get("ports", [])
+    if len(ports) > 1 or any(p.get("name", "http1") not in ("http1", "h2c") for p in ports):
+        wrong.append(f"ports {ports}: at most one, named http1 or h2c")
+    port = ports[0]["containerPort"] if ports else 8080
+    for kind in ("readinessProbe", "livenessProbe"):
+        probe_port = container.get(kind, {}).get("httpGet", {}).get("port", port)
+        if probe_port not in (port, "http1"):
+            wrong.append(f"{kind} on {probe_port}, not the serving port {port}")
+    reserved = RESERVED_ENV & {var["name"] for var in container.get("env", [])}
+    if reserved:
+        wrong.append(f"sets {reserved}, which Knative sets")
+    if not 0 <= spec.get("containerConcurrency", 0) <= MAX_CONTAINER_CONCURRENCY:
+        wrong.append("containerConcurrency out of range")
+    if not 0 < spec.get("timeoutSeconds", 300) <= MAX_TIMEOUT_SECONDS:
+        wrong.append("timeoutSeconds out of range")
+    return wrong
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [o for o in KNATIVE_OBJECTS if o["kind"] == "Service"],
+    ids=[o["metadata"]["name"] for o in KNATIVE_OBJECTS if o["kind"] == "Service"],
+)
+def test_no_knative_service_breaks_a_rule_of_knatives_webhook(obj):
+    assert webhook_refusals(obj) == []
+
+
 # -- the checks themselves can fail ------------------------------------------------------
 
 
@@ -87,6 +129,15 @@ def test_the_shared_schema_check_uses_these_validators():
     obj["spec"]["template"]["spec"]["containers"][0]["livenessProbes"] = {}
     with pytest.raises(AssertionError, match="livenessProbes"):
         validate(obj)
+
+
+def test_the_webhook_rules_catch_what_they_should():
+    obj = _a_service()
+    container = obj["spec"]["template"]["spec"]["containers"][0]
+    container["env"].append({"name": "PORT", "value": "9000"})
+    container["readinessProbe"]["httpGet"]["port"] = 9000
+    obj["spec"]["template"]["spec"]["timeoutSeconds"] = 3600
+    assert len(webhook_refusals(obj)) == 3
 
 
 def test_a_kind_no_model_covers_fails():

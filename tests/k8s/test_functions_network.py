@@ -19,18 +19,29 @@ def _knative(name: str, namespace: str, labels: dict[str, str]) -> Pod:
     return Pod(name, namespace, labels, {"kubernetes.io/metadata.name": namespace})
 
 
+# Knative's components as its manifests label them (k8s/functions/networkpolicies.yaml).
 KOURIER = _knative("kourier", "kourier-system", {"app": "3scale-kourier-gateway"})
-ACTIVATOR = _knative("activator", "knative-serving", {"app": "activator"})
+ACTIVATOR = _knative("activator", "knative-serving", {"app": "activator", "role": "activator"})
 AUTOSCALER = _knative("autoscaler", "knative-serving", {"app": "autoscaler"})
+WEBHOOK = _knative("webhook", "knative-serving", {"app": "webhook"})
 BROKER_FILTER = _knative(
     "mt-broker-filter", "knative-eventing", {"eventing.knative.dev/brokerRole": "filter"}
+)
+PING_ADAPTER = _knative(
+    "pingsource-mt-adapter",
+    "knative-eventing",
+    {
+        "eventing.knative.dev/source": "ping-source-controller",
+        "sources.knative.dev/role": "adapter",
+    },
 )
 BROKER_INGRESS = _knative(
     "mt-broker-ingress", "knative-eventing", {"eventing.knative.dev/brokerRole": "ingress"}
 )
 QUEUE_PROXY = 8012  # Knative's queue-proxy in every function pod: where requests arrive
 METRICS = 9090  # queue-proxy's metrics, which the autoscaler reads
-KOURIER_PORTS = (8080, 8081)  # Kourier's external and cluster-local listeners
+CLUSTER_LOCAL = 8081  # Kourier's listener for cluster-local addresses (kourier-internal)
+EXTERNAL = 8080  # Kourier's listener for public addresses: no function has one
 
 OVERLAY = render("functions")
 PODS = {pod.name: pod for pod in pods(OVERLAY)}
@@ -51,9 +62,11 @@ CALLERS = {f.replace("_", "-") for f in FOLDERS if "catalog_url" in settings_rea
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_knative_reaches_the_function_and_nothing_else_does(name):
     pod = FUNCTIONS[name]
-    for source in (KOURIER, ACTIVATOR, BROKER_FILTER):
+    for source in (KOURIER, ACTIVATOR, BROKER_FILTER, PING_ADAPTER):
         assert allowed(OVERLAY, source, pod, QUEUE_PROXY), f"{source.name} -> {name}"
     assert allowed(OVERLAY, AUTOSCALER, pod, METRICS)
+    for source in (WEBHOOK, BROKER_INGRESS, AUTOSCALER):
+        assert not allowed(OVERLAY, source, pod, QUEUE_PROXY), f"{source.name} -> {name}"
     for source in (OUTSIDER, INGRESS_CONTROLLER, KOURIER):
         assert not allowed(OVERLAY, source, pod, 8080), f"{source.name} -> {name}:8080"
     assert not allowed(OVERLAY, OUTSIDER, pod, QUEUE_PROXY)
@@ -67,8 +80,9 @@ def test_knative_reaches_the_function_and_nothing_else_does(name):
 def test_a_function_calls_out_exactly_where_its_code_does(name):
     pod = FUNCTIONS[name]
     assert allowed(OVERLAY, pod, BROKER_INGRESS, 8080) == (name in PUBLISHERS)
-    for port in KOURIER_PORTS:
-        assert allowed(OVERLAY, pod, KOURIER, port) == (name in CALLERS)
+    assert allowed(OVERLAY, pod, KOURIER, CLUSTER_LOCAL) == (name in CALLERS)
+    assert not allowed(OVERLAY, pod, KOURIER, EXTERNAL)
+    assert not allowed(OVERLAY, pod, BROKER_FILTER, 8080)
     for port in (443, 8080):
         assert not allowed(OVERLAY, pod, OUTSIDER, port)
 
@@ -77,8 +91,8 @@ def test_the_gateway_is_reached_from_the_ingress_controller_and_calls_through_ko
     gateway = PODS["gateway"]
     assert allowed(OVERLAY, INGRESS_CONTROLLER, gateway, 8080)
     assert not allowed(OVERLAY, OUTSIDER, gateway, 8080)
-    for port in KOURIER_PORTS:
-        assert allowed(OVERLAY, gateway, KOURIER, port)
+    assert allowed(OVERLAY, gateway, KOURIER, CLUSTER_LOCAL)
+    assert not allowed(OVERLAY, gateway, KOURIER, EXTERNAL)
     assert not allowed(OVERLAY, gateway, BROKER_INGRESS, 8080)
     assert not allowed(OVERLAY, gateway, OUTSIDER, 443)
     assert {"place-order", "redrive-orders"} == PUBLISHERS and {"place-order"} == CALLERS

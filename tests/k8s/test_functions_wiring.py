@@ -203,27 +203,6 @@ def test_autoscaling_per_function():
     assert redrive["spec"]["containerConcurrency"] == 1
 
 
-def test_the_connections_of_every_function_at_max_scale_fit_the_database():
-    [server] = of_kind("StatefulSet")
-    args = server["spec"]["template"]["spec"]["containers"][0]["args"]
-    settings = dict(arg.split("=", 1) for arg in args if "=" in arg)
-    room = int(settings["max_connections"]) - int(settings["superuser_reserved_connections"])
-    total = 0
-    for name, service in SERVICES.items():
-        high = int(
-            service["spec"]["template"]["metadata"]["annotations"][
-                "autoscaling.knative.dev/max-scale"
-            ]
-        )
-        env = {v["name"]: v.get("value") for v in container_of(name)["env"]}
-        databases = sum(1 for var in env if var.endswith("_DATABASE_URL"))
-        total += high * databases * (int(env["DB_POOL_SIZE"]) + int(env["DB_MAX_OVERFLOW"]))
-    for job in of_kind("Job"):
-        [container] = job["spec"]["template"]["spec"]["containers"]
-        total += sum(1 for var in container["env"] if var["name"].endswith("DATABASE_URL"))
-    assert total <= room, f"{total} connections at max scale, room for {room}"
-
-
 def test_every_function_is_hardened_probed_and_labelled():
     for name, service in SERVICES.items():
         labels = service["metadata"]["labels"]

@@ -101,10 +101,8 @@ def test_process_never_ready_times_out_and_is_stopped(options, bound, cause):
         fake("stuck", *options) if bound else fake_binding_itself("stuck", free_port(), *options)
     )
     launcher = Launcher([other, stuck], sink=sink, ready_timeout=1)
-    started = time.monotonic()
     with pytest.raises(LaunchError) as raised:
         launcher.start()
-    assert time.monotonic() - started < 5
     message = str(raised.value)
     assert "stuck" in message
     assert "not ready" in message
@@ -143,7 +141,9 @@ def test_process_ignoring_sigterm_is_killed_after_stop_timeout():
     started = time.monotonic()
     launcher.stop()
     took = time.monotonic() - started
-    assert 0.4 < took < 3, f"stop() took {took:.2f}s"
+    # It got its stop_timeout (a lower bound, which a busy machine cannot break), then
+    # SIGKILL: a process that ignores SIGTERM is dead only if it was killed.
+    assert took >= 0.5, f"killed after {took:.2f}s, before its stop_timeout"
     assert dead(pid)
     assert not listening(stubborn.port)
 
@@ -171,10 +171,10 @@ def test_wait_returns_when_a_process_exits_on_its_own():
     launcher = Launcher([fake("steady"), fake("short", "--die-after", "0.3")], sink=sink)
     launcher.start()
     try:
-        started = time.monotonic()
+        steady = sink.number("steady", "pid")
         launcher.wait()
-        assert time.monotonic() - started < 5
         assert launcher.failed() == ["short"]
+        assert not dead(steady), "wait() returned for the one that exited, not for all"
         with pytest.raises(LaunchError, match=r"short exited with code 4; its last output:"):
             launcher.check()  # what `python -m stages run` reports, then exits 1
     finally:

@@ -12,7 +12,6 @@ import errno
 import socket
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -88,7 +87,6 @@ def test_a_taken_public_port_fails_at_once_naming_the_port(tmp_path):
         first.bind(("127.0.0.1", 0))
         first.listen()
         port = first.getsockname()[1]
-        started = time.monotonic()
         command = [sys.executable, "-m", "stages", "run", "monolith", "--port", str(port)]
         result = subprocess.run(
             [*command, "--data-dir", str(tmp_path / "data")],
@@ -97,13 +95,12 @@ def test_a_taken_public_port_fails_at_once_naming_the_port(tmp_path):
             text=True,
             timeout=30,
         )
-        took = time.monotonic() - started
     output = (result.stdout + result.stderr).strip()
     assert result.returncode != 0, output
     assert output.count("\n") == 0, f"more than one line:\n{output}"
     assert f"port {port}" in output
     assert "in use" in output
-    assert took < 5, f"took {took:.1f}s"
+    # At once: refused before anything was started, not after a process failed to bind.
     assert not (tmp_path / "data" / "monolith.sqlite").exists(), "it migrated first"
 
 
@@ -137,11 +134,11 @@ def test_readiness_with_another_identity_is_refused(option):
     sink = Lines()
     impostor = fake("impostor", *option)
     launcher = Launcher([impostor], sink=sink, ready_timeout=10)
-    started = time.monotonic()
     with pytest.raises(LaunchError) as raised:
         launcher.start()
-    assert time.monotonic() - started < 5, "refused at once, not after the timeout"
     message = str(raised.value)
+    # Refused at once, on its first answer: not by the ready timeout, whose message differs.
+    assert "was not ready" not in message, message
     assert "impostor" in message
     assert "another process" in message
     assert dead(sink.number("impostor", "pid"))

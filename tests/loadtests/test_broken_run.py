@@ -1,13 +1,14 @@
 """A stage that breaks while the load runs is marked BROKEN, not drawn as a result.
 
-The runner starts the monolith itself (as `make demo` does); a few seconds into
-a short headless Locust run, the test kills the monolith's process group from
+The runner starts the monolith itself (as `make demo` does); once a short headless
+Locust run has counted some requests, the test kills the monolith's process group from
 outside, as a crash would. The run must record the process that exited, and
 the table and the report must mark the stage broken.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -20,6 +21,7 @@ from loadtests.runner import Target, run_stage
 from tests.loadtests.report_reading import Page
 
 SMOKE = LoadSettings(shape="smoke", profile="short", pacing="fixed", rate=10.0)
+LOAD_BEFORE_CRASH = 20  # requests Locust has counted (its progress file) before the crash
 
 
 def _gunicorn_master(needle: str) -> int | None:
@@ -39,11 +41,19 @@ def _gunicorn_master(needle: str) -> int | None:
     return None
 
 
+def _answered(progress: Path) -> int:
+    """The requests the running load test has counted so far (0 before its first report)."""
+    try:
+        return int(json.loads(progress.read_text())["requests"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
 def _crash_when_loaded(folder: Path, data_root: Path, killed: list[int]) -> None:
     deadline = time.monotonic() + 90
-    while not (folder / "progress.json").exists() and time.monotonic() < deadline:
+    # Some load first: the crash must come in the middle of the run, after requests.
+    while _answered(folder / "progress.json") < LOAD_BEFORE_CRASH and time.monotonic() < deadline:
         time.sleep(0.1)
-    time.sleep(3)  # a few seconds of load first
     master = _gunicorn_master(str(data_root))
     if master:
         os.killpg(master, signal.SIGKILL)  # the launcher runs it as its own process group

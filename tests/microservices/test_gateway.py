@@ -23,8 +23,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway import proxy, routes
+from gateway import failures, health, routes, upstream
 from shop import openapi
+from shop.schemas import Health
 from stages.launcher import FileSink, Launcher, ProcessSpec, free_port
 from tests.microservices.fake_upstream import BIG_SIZE, GZIPPED, PROBLEM_BODY, big_body
 from tests.support.raw_http import http_exchange
@@ -414,17 +415,18 @@ def test_a_413_reaches_a_client_still_sending(running):
 
 
 def test_a_413_comes_before_the_body_is_sent(running):
-    """With Expect: 100-continue the client waits: it is refused without sending a byte."""
+    """With Expect: 100-continue the client waits: it is refused without sending a byte.
+
+    The client never sends the body, so any answer at all is one given without it; a
+    gateway that read the body would have made uvicorn send 100 Continue first."""
     request = (
         b"POST /api/orders HTTP/1.1\r\nHost: shop\r\nContent-Type: application/json\r\n"
         b"Content-Length: 50000000\r\nExpect: 100-continue\r\n\r\n"
     )
-    started = time.monotonic()
     status, headers, body = raw_exchange(running.gateway, request)
     assert status == 413  # not 100 Continue: the gateway never asked for the body
     assert headers["connection"] == "close"
     assert json.loads(body)["type"] == PROBLEMS + "payload-too-large"
-    assert time.monotonic() - started < 1.0
 
 
 # --- upstream failures ---------------------------------------------------------------------
@@ -444,12 +446,16 @@ def test_the_other_services_still_answer_when_one_is_down(broken):
 
 
 def test_a_slow_service_is_a_504_after_the_call_timeout(client):
+    """.../slow answers 200 after 5 s: a 504 means the gateway gave up before that, and
+    the time it took, that it waited for the call timeout first (a lower bound, which a
+    busy machine cannot break). That the timeout is CALL_TIMEOUT and not ORDER_TIMEOUT
+    is the next test's."""
     started = time.monotonic()
     answer = client.get("/api/products/slow")
     elapsed = time.monotonic() - started
     body = assert_problem(answer, "gateway-timeout", 504)
     assert body["service"] == "catalog"
-    assert CALL_TIMEOUT <= elapsed < CALL_TIMEOUT + 1.5
+    assert elapsed >= CALL_TIMEOUT
 
 
 def test_placing_an_order_gets_the_longer_order_timeout(client):
@@ -500,9 +506,7 @@ def test_readyz_is_200_when_every_service_is_ready(client):
 
 
 def test_readyz_is_503_naming_the_services_that_are_not_ready(broken):
-    started = time.monotonic()
     answer = broken.get("/readyz")
-    assert time.monotonic() - started < 2.0
     assert answer.status_code == 503
     health = answer.json()
     assert health["status"] == "unavailable"
@@ -575,7 +579,7 @@ def _count_calls(method: str) -> int:
 
     async def run() -> None:
         async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as client:
-            call = proxy.Call(
+            call = upstream.Call(
                 service="orders",
                 method=method,
                 url=httpx.URL("http://orders/api/orders"),
@@ -584,8 +588,8 @@ def _count_calls(method: str) -> int:
                 timeout=httpx.Timeout(1.0),
                 deadline=2.0,
             )
-            with pytest.raises(proxy.UpstreamFailure) as failure:
-                await proxy.forward(client, call)
+            with pytest.raises(failures.UpstreamFailure) as failure:
+                await upstream.send(client, call)
             assert failure.value.problem.status == 503
 
     asyncio.run(run())
@@ -595,3 +599,44 @@ def _count_calls(method: str) -> int:
 @pytest.mark.parametrize(("method", "attempts"), [("GET", 2), ("POST", 1), ("PUT", 1)])
 def test_only_a_get_is_tried_again_after_a_refused_connection(method, attempts):
     assert _count_calls(method) == attempts
+
+
+# --- readiness checks, on an in-process transport -------------------------------------------
+
+
+def test_a_service_whose_readyz_hangs_is_not_ready_once_the_check_times_out():
+    """The hanging service never answers: the check's own timeout is the only way out."""
+    never = asyncio.Event()
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await never.wait()
+        raise AssertionError("never set")
+
+    async def run() -> str:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(hang)) as client:
+            return await health.check(client, "http://catalog", 0.05, "rid")
+
+    assert asyncio.run(run()) == "no answer within 0.05s"
+
+
+def test_readiness_asks_every_service_at_the_same_time():
+    """Each fake /readyz answers only once every service has been asked: asked one after
+    the other, the first would wait for the others and time out."""
+    asked: set[str] = set()
+    all_asked = asyncio.Event()
+
+    async def readyz(request: httpx.Request) -> httpx.Response:
+        asked.add(request.url.host)
+        if len(asked) == len(SERVICES):
+            all_asked.set()
+        await all_asked.wait()
+        return httpx.Response(200, json={"status": "ok"})
+
+    async def run() -> Health:
+        urls = {name: f"http://{name}" for name in SERVICES}
+        async with httpx.AsyncClient(transport=httpx.MockTransport(readyz)) as client:
+            return await health.readiness(client, urls, 10.0, "rid")
+
+    ready = asyncio.run(run())
+    assert ready.status == "ok"
+    assert ready.checks == {name: "ok" for name in SERVICES}

@@ -1,4 +1,5 @@
-"""The Flask side of the shared request parsing and problems."""
+"""shop/web for Flask: the shared request parsing, admin check and problems as the
+blueprints use them (decorators and responses)."""
 
 from __future__ import annotations
 
