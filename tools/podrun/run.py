@@ -78,7 +78,7 @@ def plan(stage: str, objects: list[dict], say: Callable[[str], None]) -> Plan:
         if obj.get("apiVersion") == "v1" and obj.get("kind") == "Service":
             meta = obj["metadata"]
             result.cluster_hosts.update(
-                addresses._spellings(meta["name"], meta.get("namespace", "default"))
+                addresses.spellings(meta["name"], meta.get("namespace", "default"))
             )
     return result
 
