@@ -139,6 +139,7 @@ class StageRun:
         short = re.sub(r"[^a-z0-9]", "_", stage.lower()[:5])
         self.database = LocalPostgres(admin_url, prefix=f"tfimg_{run_id}_{short}")
         self.ready_timeout, self.job_timeout = ready_timeout, job_timeout
+        self.job_backoff = 1.0  # seconds between retries (the cluster's: 10 s, 20 s, ...)
         self.running: list[containers.Running] = []
         self.outcomes: list[Outcome] = []
 
@@ -182,13 +183,12 @@ class StageRun:
         return False, f"exit {code}: {shown(words)}\n{running.tail()}"
 
     def _jobs(self, jobs: list[Workload], the_plan: Plan, sources: Sources) -> None:
-        """Each Job to completion; one that fails is retried (as its backoffLimit allows)
-        after the others ran, as a Job waiting on another's work (seed on migrations) is."""
+        """Each Job to completion. One that fails runs again after the others, as its
+        backoffLimit allows: a Job that needs another's work (the seed needs the
+        migrations' tables) succeeds on a later attempt, as it would in a cluster."""
         pending = {w.name: w for w in jobs}
         attempts = dict.fromkeys(pending, 0)
-        last: dict[str, str] = {}
         while pending:
-            progressed = False
             for name, w in list(pending.items()):
                 self.say(f"  job {w} (attempt {attempts[name] + 1})")
                 ok, detail = True, ""
@@ -197,19 +197,18 @@ class StageRun:
                     if not ok:
                         break
                 attempts[name] += 1
-                last[name] = detail
                 if ok:
                     self.say(f"    completed: {detail}")
                     self.outcomes.append(Outcome(str(w), True, "completed"))
                     del pending[name]
-                    progressed = True
+                elif attempts[name] > w.backoff_limit:
+                    self.say(f"    failed, backoffLimit {w.backoff_limit} reached")
+                    self.outcomes.append(Outcome(str(w), False, detail))
+                    del pending[name]
                 else:
                     self.say(f"    failed: {detail.splitlines()[0]}")
-            exhausted = [n for n in pending if attempts[n] > pending[n].backoff_limit]
-            if not progressed or exhausted:
-                for name, w in pending.items():
-                    self.outcomes.append(Outcome(str(w), False, last[name]))
-                return
+            if pending:
+                time.sleep(self.job_backoff)
 
     def _servers(self, servers: list[Workload], the_plan: Plan, sources: Sources) -> None:
         started: list[tuple[Workload, containers.Running]] = []
