@@ -34,7 +34,7 @@ InventoryDep = Annotated[Upstream, Depends(get_inventory)]
 
 @public.get("")
 def list_products(
-    session: ReadSession, params: Annotated[ProductQuery, query(ProductQuery)]
+    params: Annotated[ProductQuery, query(ProductQuery)], session: ReadSession
 ) -> ProductPage:
     items, total = catalog.list_products(session, params.q, params.page, params.per_page)
     return ProductPage(
@@ -46,7 +46,7 @@ def list_products(
 
 
 @public.get("/{sku}")
-def get_product(session: ReadSession, sku: str) -> ProductOut:
+def get_product(sku: str, session: ReadSession) -> ProductOut:
     return ProductOut.of(catalog.get_product(session, sku))
 
 
@@ -72,7 +72,7 @@ def create_product(
 
 @public.put("/{sku}", dependencies=[Admin])
 def update_product(
-    session: WriteSession, sku: str, body: Annotated[ProductUpdate, json_body(ProductUpdate)]
+    sku: str, body: Annotated[ProductUpdate, json_body(ProductUpdate)], session: WriteSession
 ) -> ProductOut:
     product = body.to_domain(sku)
     catalog.update_product(session, product)

@@ -60,6 +60,8 @@ def writing_session(database: DatabaseDep) -> Iterator[Session]:
 
 # scope="function": the transaction ends (commits, or rolls back) when the route function
 # returns, before the answer is sent, so a failed commit is answered as the error it is.
+# FastAPI solves a route's parameters in order: routes name the request's parts (path,
+# query, body) first and the session last, so a refused input opens no session.
 ReadSession = Annotated[Session, Depends(reading_session, scope="function")]
 WriteSession = Annotated[Session, Depends(writing_session, scope="function")]
 
@@ -83,6 +85,7 @@ def json_body(model: type[M]) -> Any:
         raw = await read_body(request, settings.max_body_bytes)
         return parse_json_body(request.headers.get("content-type"), raw, model)
 
+    body.body_model = model  # for the service's OpenAPI document (common/openapi.py)
     return Depends(body)
 
 
@@ -92,4 +95,5 @@ def query(model: type[M]) -> Any:
     async def params(request: Request) -> M:
         return parse_query(request.query_params.multi_items(), model)
 
+    params.query_model = model  # for the service's OpenAPI document (common/openapi.py)
     return Depends(params)

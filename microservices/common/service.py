@@ -8,7 +8,6 @@ only the public API there, so neither is reachable through it).
 
 from __future__ import annotations
 
-import copy
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -19,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
+from microservices.common import openapi
 from microservices.common.deps import DatabaseDep
 from microservices.common.settings import ServiceSettings
 from shop.domain.errors import DomainError
@@ -68,7 +68,8 @@ def build_service(
     app.state.name = name
     app.state.routers = [*routers, _health_router()]
     for router in app.state.routers:
-        app.include_router(router)
+        app.include_router(router, responses=openapi.PROBLEMS)
+    openapi.install(app, _routes(app))
     _take_head_where_get(app)
     _add_error_handlers(app, log)
 
@@ -108,14 +109,17 @@ def _health_router() -> APIRouter:
 def _take_head_where_get(app: FastAPI) -> None:
     """A HEAD is answered as the GET of the same path, without the body (uvicorn drops it).
 
-    By a copy of the GET route that takes HEAD only and stays out of the OpenAPI document,
+    By a route of its own that takes HEAD only and stays out of the OpenAPI document,
     which would otherwise list every GET twice (HTTP says a GET brings its HEAD anyway)."""
     for route in _routes(app):
         if "GET" in route.methods:
-            head = copy.copy(route)
-            head.methods = {"HEAD"}
-            head.include_in_schema = False
-            app.router.routes.append(head)
+            app.add_api_route(
+                route.path,
+                route.endpoint,  # its answer's model comes from the return annotation
+                methods=["HEAD"],
+                dependencies=route.dependencies,
+                include_in_schema=False,
+            )
 
 
 def _routes(app: FastAPI) -> list[APIRoute]:

@@ -22,38 +22,38 @@ internal = APIRouter(prefix="/internal", tags=["internal"])
 
 
 @public.get("/{sku}")
-def get_stock(session: ReadSession, sku: str) -> StockOut:
+def get_stock(sku: str, session: ReadSession) -> StockOut:
     return StockOut.of(inventory.get_stock(session, sku))
 
 
 @public.post("/{sku}", dependencies=[Admin])
 def restock(
-    session: WriteSession, sku: str, body: Annotated[RestockIn, json_body(RestockIn)]
+    sku: str, body: Annotated[RestockIn, json_body(RestockIn)], session: WriteSession
 ) -> StockOut:
     return StockOut.of(inventory.restock(session, sku, body.quantity))
 
 
 @internal.post("/stock/{sku}/track")
-def track(session: WriteSession, sku: str) -> StockOut:
+def track(sku: str, session: WriteSession) -> StockOut:
     return StockOut.of(inventory.track(session, sku))
 
 
 @internal.post("/reservations")
 def reserve(
-    session: WriteSession, body: Annotated[ReserveIn, json_body(ReserveIn)]
+    body: Annotated[ReserveIn, json_body(ReserveIn)], session: WriteSession
 ) -> ReservationOut:
     """Hold all lines or none; the order id is the idempotency key."""
     return ReservationOut.of(inventory.reserve(session, body.order_id, body.lines))
 
 
 @internal.post("/reservations/{order_id}/release")
-def release(session: WriteSession, order_id: str) -> ReservationOut:
+def release(order_id: str, session: WriteSession) -> ReservationOut:
     """Compensation: give back what the order holds (again: no change)."""
     return _settle(session, order_id, inventory.release)
 
 
 @internal.post("/reservations/{order_id}/commit")
-def commit(session: WriteSession, order_id: str) -> ReservationOut:
+def commit(order_id: str, session: WriteSession) -> ReservationOut:
     """The order is confirmed: its held units become sold (again: no change)."""
     return _settle(session, order_id, inventory.commit)
 

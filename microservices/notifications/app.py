@@ -19,7 +19,7 @@ internal = APIRouter(prefix="/internal/notifications", tags=["internal"])
 
 @public.get("", dependencies=[Admin])
 def list_notifications(
-    session: ReadSession, params: Annotated[EmailQuery, query(EmailQuery)]
+    params: Annotated[EmailQuery, query(EmailQuery)], session: ReadSession
 ) -> NotificationList:
     found = notifications.for_email(session, params.email)
     return NotificationList(items=[NotificationOut.of(n) for n in found])
@@ -27,7 +27,7 @@ def list_notifications(
 
 @internal.post("")
 def notify(
-    session: WriteSession, body: Annotated[NotifyIn, json_body(NotifyIn)]
+    body: Annotated[NotifyIn, json_body(NotifyIn)], session: WriteSession
 ) -> NotificationOut:
     return NotificationOut.of(notifications.notify(session, body.to_domain()))
 

@@ -58,13 +58,13 @@ def place_order(
 
 
 @public.get("/{order_id}")
-def get_order(session: ReadSession, order_id: str) -> OrderOut:
+def get_order(order_id: str, session: ReadSession) -> OrderOut:
     return OrderOut.of(orders.get(session, order_id))
 
 
 @public.get("", dependencies=[Admin])
 def list_orders(
-    session: ReadSession, params: Annotated[EmailQuery, query(EmailQuery)]
+    params: Annotated[EmailQuery, query(EmailQuery)], session: ReadSession
 ) -> OrderList:
     return OrderList(items=[OrderOut.of(o) for o in orders.by_email(session, params.email)])
 

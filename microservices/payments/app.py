@@ -39,7 +39,7 @@ ProviderDep = Annotated[SimulatedProvider, Depends(get_provider)]
 
 @public.get("", dependencies=[Admin])
 def list_payments(
-    session: ReadSession, params: Annotated[OrderIdQuery, query(OrderIdQuery)]
+    params: Annotated[OrderIdQuery, query(OrderIdQuery)], session: ReadSession
 ) -> PaymentList:
     found = payments.charges_for_order(session, params.order_id)
     return PaymentList(items=[PaymentOut.of(c) for c in found])
@@ -64,7 +64,7 @@ def charge(
 
 @internal.post("/{order_id}/cancel")
 def cancel(
-    session: WriteSession, order_id: str, body: Annotated[CancelIn, json_body(CancelIn)]
+    order_id: str, body: Annotated[CancelIn, json_body(CancelIn)], session: WriteSession
 ) -> PaymentOut:
     """The caller gave up: a pending (or absent) charge becomes failed; a final one is answered."""
     return PaymentOut.of(payments.cancel(session, order_id, body.amount_cents, body.currency))

@@ -6,24 +6,25 @@ routes neither: only the public API). An operation is public unless it carries t
 service must be the ones shop/openapi.json lists for the same paths, method for method,
 and the five services together must serve every path of that document.
 
+The services read bodies and queries with the shared parsing, not FastAPI's, so their
+documents are completed by microservices/common/openapi.py: checked here to name the
+same request body and query parameters as the contract, and to refer only to schemas
+they define.
+
 The apps are made by their factories and asked in-process; their lifespan (database,
 peers) does not run, since neither document needs it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import importlib
 import json
-import logging
 from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
 import pytest
+from fastapi import FastAPI
 
-from microservices.common.settings import ServiceSettings
 from shop import openapi
+from tests.microservices.in_process import ask, kept_logging, service_app
 
 SERVICES = ("catalog", "inventory", "orders", "payments", "notifications")
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
@@ -35,26 +36,15 @@ def _methods(path_item: dict) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict]]:
-    """Per service: its /openapi.json document, and the status and type of its /docs."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level  # build_service configures logging
+def served(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    """Per service: its /openapi.json document, and the status, type and page of /docs."""
     data = tmp_path_factory.mktemp("service-openapi")
-    try:
-        yield {name: asyncio.run(_ask(name, data)) for name in SERVICES}
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
+    with kept_logging():
+        return {name: _ask(service_app(name, data)) for name in SERVICES}
 
 
-async def _ask(name: str, data: Path) -> dict:
-    module = importlib.import_module(f"microservices.{name}.app")
-    settings = ServiceSettings(database_url=f"sqlite:///{data / name}.sqlite")
-    app = module.create_app(settings)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
-        document = await client.get("/openapi.json")
-        docs = await client.get("/docs")
+def _ask(app: FastAPI) -> dict:
+    document, docs = ask(app, "GET", "/openapi.json"), ask(app, "GET", "/docs")
     assert document.status_code == 200, document.text
     return {
         "document": document.json(),
@@ -109,3 +99,41 @@ def test_public_operations_are_those_of_shop_openapi(
 def test_the_services_together_serve_every_public_path(served: dict, contract: dict) -> None:
     served_paths = {path for s in SERVICES for path in _public(served[s]["document"])}
     assert served_paths == set(contract["paths"])
+
+
+def _query_names(operation: dict) -> set[str]:
+    return {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_public_operations_read_the_body_and_query_of_the_contract(
+    served: dict, contract: dict, service: str
+) -> None:
+    document = served[service]["document"]
+    for path, methods in _public(document).items():
+        for method in methods:
+            mine, theirs = document["paths"][path][method], contract["paths"][path][method]
+            assert mine.get("requestBody") == theirs.get("requestBody"), (method, path)
+            assert _query_names(mine) == _query_names(theirs), (method, path)
+
+
+def _refs(node: object) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref":
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_reference_names_a_schema_of_the_document(served: dict, service: str) -> None:
+    document = served[service]["document"]
+    defined = set(document["components"]["schemas"])
+    refs = set(_refs(document))
+    assert "#/components/schemas/ProblemOut" in refs  # the errors are documented as problems
+    for ref in refs:
+        assert ref.removeprefix("#/components/schemas/") in defined, ref
