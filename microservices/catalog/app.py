@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response, status
 from microservices.common.deps import (
     Admin,
     DatabaseDep,
-    ReadSession,
-    WriteSession,
+    ReadSessionDep,
+    WriteSessionDep,
     json_body,
     query,
 )
@@ -34,7 +34,7 @@ InventoryDep = Annotated[Upstream, Depends(get_inventory)]
 
 @public.get("")
 def list_products(
-    params: Annotated[ProductQuery, query(ProductQuery)], session: ReadSession
+    params: Annotated[ProductQuery, query(ProductQuery)], session: ReadSessionDep
 ) -> ProductPage:
     items, total = catalog.list_products(session, params.q, params.page, params.per_page)
     return ProductPage(
@@ -46,7 +46,7 @@ def list_products(
 
 
 @public.get("/{sku}")
-def get_product(sku: str, session: ReadSession) -> ProductOut:
+def get_product(sku: str, session: ReadSessionDep) -> ProductOut:
     return ProductOut.of(catalog.get_product(session, sku))
 
 
@@ -72,7 +72,7 @@ def create_product(
 
 @public.put("/{sku}", dependencies=[Admin])
 def update_product(
-    sku: str, body: Annotated[ProductUpdate, json_body(ProductUpdate)], session: WriteSession
+    sku: str, body: Annotated[ProductUpdate, json_body(ProductUpdate)], session: WriteSessionDep
 ) -> ProductOut:
     product = body.to_domain(sku)
     catalog.update_product(session, product)
@@ -80,7 +80,7 @@ def update_product(
 
 
 @internal.get("")
-def products_by_sku(request: Request, session: ReadSession) -> ProductList:
+def products_by_sku(request: Request, session: ReadSessionDep) -> ProductList:
     """The products among the given skus (?sku=A&sku=B): the orders service prices with it."""
     found = catalog.products_for(session, request.query_params.getlist("sku"))
     return ProductList(items=[ProductOut.of(p) for p in found.values()])

@@ -1,7 +1,7 @@
 """What a route function asks for, as FastAPI dependencies: settings, database, admin, input.
 
 Each is an `Annotated` alias (as in FastAPI's full-stack template), so a route says
-`session: ReadSession` and FastAPI hands it a session in a transaction. The objects a
+`session: ReadSessionDep` and FastAPI hands it a session in a transaction. The objects a
 service makes once (its settings, its database, its peers) hang on `app.state`, set by
 `build_service` and the services' start hooks; the functions here (and one per peer in
 the service that has it) are the only readers. Tests swap any of them with
@@ -62,8 +62,8 @@ def writing_session(database: DatabaseDep) -> Iterator[Session]:
 # returns, before the answer is sent, so a failed commit is answered as the error it is.
 # FastAPI solves a route's parameters in order: routes name the request's parts (path,
 # query, body) first and the session last, so a refused input opens no session.
-ReadSession = Annotated[Session, Depends(reading_session, scope="function")]
-WriteSession = Annotated[Session, Depends(writing_session, scope="function")]
+ReadSessionDep = Annotated[Session, Depends(reading_session, scope="function")]
+WriteSessionDep = Annotated[Session, Depends(writing_session, scope="function")]
 
 
 async def require_admin(

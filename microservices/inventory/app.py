@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.orm import Session
 
-from microservices.common.deps import Admin, ReadSession, WriteSession, json_body
+from microservices.common.deps import Admin, ReadSessionDep, WriteSessionDep, json_body
 from microservices.common.messages import ReservationOut, ReserveIn
 from microservices.common.service import build_service
 from microservices.common.settings import ServiceSettings
@@ -22,38 +22,38 @@ internal = APIRouter(prefix="/internal", tags=["internal"])
 
 
 @public.get("/{sku}")
-def get_stock(sku: str, session: ReadSession) -> StockOut:
+def get_stock(sku: str, session: ReadSessionDep) -> StockOut:
     return StockOut.of(inventory.get_stock(session, sku))
 
 
 @public.post("/{sku}", dependencies=[Admin])
 def restock(
-    sku: str, body: Annotated[RestockIn, json_body(RestockIn)], session: WriteSession
+    sku: str, body: Annotated[RestockIn, json_body(RestockIn)], session: WriteSessionDep
 ) -> StockOut:
     return StockOut.of(inventory.restock(session, sku, body.quantity))
 
 
 @internal.post("/stock/{sku}/track")
-def track(sku: str, session: WriteSession) -> StockOut:
+def track(sku: str, session: WriteSessionDep) -> StockOut:
     return StockOut.of(inventory.track(session, sku))
 
 
 @internal.post("/reservations")
 def reserve(
-    body: Annotated[ReserveIn, json_body(ReserveIn)], session: WriteSession
+    body: Annotated[ReserveIn, json_body(ReserveIn)], session: WriteSessionDep
 ) -> ReservationOut:
     """Hold all lines or none; the order id is the idempotency key."""
     return ReservationOut.of(inventory.reserve(session, body.order_id, body.lines))
 
 
 @internal.post("/reservations/{order_id}/release")
-def release(order_id: str, session: WriteSession) -> ReservationOut:
+def release(order_id: str, session: WriteSessionDep) -> ReservationOut:
     """Compensation: give back what the order holds (again: no change)."""
     return _settle(session, order_id, inventory.release)
 
 
 @internal.post("/reservations/{order_id}/commit")
-def commit(order_id: str, session: WriteSession) -> ReservationOut:
+def commit(order_id: str, session: WriteSessionDep) -> ReservationOut:
     """The order is confirmed: its held units become sold (again: no change)."""
     return _settle(session, order_id, inventory.commit)
 

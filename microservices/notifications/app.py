@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, FastAPI
 
-from microservices.common.deps import Admin, ReadSession, WriteSession, json_body, query
+from microservices.common.deps import Admin, ReadSessionDep, WriteSessionDep, json_body, query
 from microservices.common.messages import NotifyIn
 from microservices.common.service import build_service
 from microservices.common.settings import ServiceSettings
@@ -19,7 +19,7 @@ internal = APIRouter(prefix="/internal/notifications", tags=["internal"])
 
 @public.get("", dependencies=[Admin])
 def list_notifications(
-    params: Annotated[EmailQuery, query(EmailQuery)], session: ReadSession
+    params: Annotated[EmailQuery, query(EmailQuery)], session: ReadSessionDep
 ) -> NotificationList:
     found = notifications.for_email(session, params.email)
     return NotificationList(items=[NotificationOut.of(n) for n in found])
@@ -27,7 +27,7 @@ def list_notifications(
 
 @internal.post("")
 def notify(
-    body: Annotated[NotifyIn, json_body(NotifyIn)], session: WriteSession
+    body: Annotated[NotifyIn, json_body(NotifyIn)], session: WriteSessionDep
 ) -> NotificationOut:
     return NotificationOut.of(notifications.notify(session, body.to_domain()))
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response, status
 from microservices.common.deps import (
     Admin,
     DatabaseDep,
-    ReadSession,
+    ReadSessionDep,
     SettingsDep,
     json_body,
     query,
@@ -58,13 +58,13 @@ def place_order(
 
 
 @public.get("/{order_id}")
-def get_order(order_id: str, session: ReadSession) -> OrderOut:
+def get_order(order_id: str, session: ReadSessionDep) -> OrderOut:
     return OrderOut.of(orders.get(session, order_id))
 
 
 @public.get("", dependencies=[Admin])
 def list_orders(
-    params: Annotated[EmailQuery, query(EmailQuery)], session: ReadSession
+    params: Annotated[EmailQuery, query(EmailQuery)], session: ReadSessionDep
 ) -> OrderList:
     return OrderList(items=[OrderOut.of(o) for o in orders.by_email(session, params.email)])
 

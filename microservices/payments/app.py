@@ -14,8 +14,8 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from microservices.common.deps import (
     Admin,
     DatabaseDep,
-    ReadSession,
-    WriteSession,
+    ReadSessionDep,
+    WriteSessionDep,
     json_body,
     query,
 )
@@ -39,7 +39,7 @@ ProviderDep = Annotated[SimulatedProvider, Depends(get_provider)]
 
 @public.get("", dependencies=[Admin])
 def list_payments(
-    params: Annotated[OrderIdQuery, query(OrderIdQuery)], session: ReadSession
+    params: Annotated[OrderIdQuery, query(OrderIdQuery)], session: ReadSessionDep
 ) -> PaymentList:
     found = payments.charges_for_order(session, params.order_id)
     return PaymentList(items=[PaymentOut.of(c) for c in found])
@@ -64,7 +64,7 @@ def charge(
 
 @internal.post("/{order_id}/cancel")
 def cancel(
-    order_id: str, body: Annotated[CancelIn, json_body(CancelIn)], session: WriteSession
+    order_id: str, body: Annotated[CancelIn, json_body(CancelIn)], session: WriteSessionDep
 ) -> PaymentOut:
     """The caller gave up: a pending (or absent) charge becomes failed; a final one is answered."""
     return PaymentOut.of(payments.cancel(session, order_id, body.amount_cents, body.currency))
