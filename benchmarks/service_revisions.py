@@ -146,13 +146,12 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
     pairs = list(zip(results["before"], results["after"], strict=True))
+    rps_ratios = [after[0] / before[0] for before, after in pairs]
+    cpu_ratios = [after[1] / before[1] for before, after in pairs]
     print(f"\nGET {PATH} on the catalog service, wrk -c{args.connections}, after / before:")
-    print("  req/s, per round:          " + "  ".join(f"{a[0] / b[0]:.2f}" for b, a in pairs))
-    print("  CPU per request, per round: " + "  ".join(f"{a[1] / b[1]:.2f}" for b, a in pairs))
-    cpu = statistics.median(a[1] for a in results["after"]) / statistics.median(
-        b[1] for b in results["before"]
-    )
-    print(f"  CPU per request, median of the rounds: {cpu:.2f}")
+    print("  req/s, per round:           " + "  ".join(f"{r:.2f}" for r in rps_ratios))
+    print("  CPU per request, per round: " + "  ".join(f"{r:.2f}" for r in cpu_ratios))
+    print(f"  CPU per request, median of the rounds' ratios: {statistics.median(cpu_ratios):.2f}")
     return 0
 
 
