@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from shop.domain.catalog import Product
+from shop.domain.catalog import BLANK_OR_CONTROL, Product
 from shop.domain.errors import InvalidOrder, InvalidTransition, UnknownSku
 from shop.domain.money import MAX_SAFE_CENTS
 
 MAX_LINES = 20
 MAX_QUANTITY = 100
-EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,190}\.[A-Za-z]{2,}$"
+EMAIL_PATTERN = rf"^[^@{BLANK_OR_CONTROL}]{{1,64}}@[^@{BLANK_OR_CONTROL}]{{1,190}}\.[A-Za-z]{{2,}}$"
 _EMAIL = re.compile(EMAIL_PATTERN)
 ORDER_ID_PATTERN = r"^ord_[A-Za-z0-9_-]{22}$"
 _ORDER_ID = re.compile(ORDER_ID_PATTERN)
