@@ -17,7 +17,7 @@ from tools.podrun.databases import LocalPostgres
 from tools.podrun.environment import Sources, expand, resolve
 from tools.podrun.manifests import ManifestError, render, workloads
 from tools.podrun.platform import injected
-from tools.podrun.run import StageRun, plan, process, shown
+from tools.podrun.run import StageRun, outside_volumes, plan, process, shown
 
 FIXTURE = Path(__file__).parent / "fixtures" / "overlay"
 IMAGE_CMD = {"localhost/threefold/monolith:0.1.0": ["python", "-m", "gunicorn"]}
@@ -204,3 +204,10 @@ def test_a_job_that_keeps_failing_fails_after_its_backoff_limit(the_plan, object
     assert [(o.workload, o.passed, o.detail) for o in run.outcomes] == [
         ("Job/broken", False, "exit 1")
     ]
+
+
+def test_writes_count_against_a_read_only_root_only_outside_its_volumes(the_plan):
+    monolith = _by_name(the_plan, "monolith").main
+    assert (monolith.read_only_root, monolith.mounts) == (True, ("/tmp",))
+    files = ["tmp/wgunicorn-1", "tmp/x/y", "app/monolith/__pycache__/a.pyc", "tmpfile"]
+    assert outside_volumes(monolith, files) == ["/app/monolith/__pycache__/a.pyc", "/tmpfile"]

@@ -110,6 +110,22 @@ def process(
     return words, env
 
 
+def outside_volumes(c: Container, files: list[str]) -> list[str]:
+    """The files (relative to /) that lie under none of c's volume mounts."""
+    mounts = [m.rstrip("/") + "/" for m in c.mounts]
+    return [f"/{f}" for f in files if not any(f"/{f}".startswith(m) for m in mounts)]
+
+
+def root_writes(c: Container, container: str) -> str | None:
+    """What a container with readOnlyRootFilesystem wrote outside its volumes, if anything."""
+    if not c.read_only_root:
+        return None
+    outside = outside_volumes(c, containers.written(container))
+    if not outside:
+        return None
+    return f"readOnlyRootFilesystem, yet it wrote {', '.join(outside[:5])} (no volume there)"
+
+
 def _get(url: str) -> int:
     try:
         with urllib.request.urlopen(url, timeout=3) as answer:  # noqa: S310 (http on 127.0.0.1)
@@ -176,11 +192,15 @@ class StageRun:
         except subprocess.TimeoutExpired:
             running.stop()
             code = None
+        try:
+            if code != 0:
+                return False, f"exit {code}: {shown(words)}\n{running.tail()}"
+            wrote = root_writes(c, name)
+            if wrote:
+                return False, f"{shown(words)}: {wrote}"
+            return True, f"{shown(words)}: exited 0"
         finally:
             containers.remove(name)
-        if code == 0:
-            return True, f"{shown(words)}: exited 0"
-        return False, f"exit {code}: {shown(words)}\n{running.tail()}"
 
     def _jobs(self, jobs: list[Workload], the_plan: Plan, sources: Sources) -> None:
         """Each Job to completion. One that fails runs again after the others, as its
@@ -271,6 +291,9 @@ class StageRun:
                 if status != 200:
                     time.sleep(0.5)
             self.say(f"    {w}: {kind} {probe.path} (port {probe.port}) 200")
+        wrote = root_writes(w.main, running.container)
+        if wrote:
+            return Outcome(str(w), False, wrote)
         return Outcome(str(w), True, "ready")
 
     def _entrypoints(self, objects: list[dict], the_plan: Plan) -> None:
