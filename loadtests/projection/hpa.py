@@ -192,8 +192,7 @@ class HpaController:
             if rules_down.select_policy == "Disabled" or not rules_down.policies:
                 return self.replicas
             starts = [
-                self._start_of_period(now, p.period_seconds, up=False)
-                for p in rules_down.policies
+                self._start_of_period(now, p.period_seconds, up=False) for p in rules_down.policies
             ]
             stabilized = max(stabilized, scale_down_limit(rules_down, starts))
         return min(max(stabilized, self.policy.min_replicas), self.policy.max_replicas)

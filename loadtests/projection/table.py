@@ -1,0 +1,95 @@
+"""The projection as text tables for the terminal; every line says "projected"."""
+
+from __future__ import annotations
+
+from loadtests.projection.demand import StageDemand
+from loadtests.projection.steady import StageProjection
+from loadtests.projection.timeline import StageTimeline
+
+SOURCES = (
+    "algorithms: Kubernetes 'Horizontal Pod Autoscaling' docs (HPA), Knative 'Autoscaling' "
+    "docs (KPA); parameters: kubectl kustomize k8s/{stage}"
+)
+
+
+def _row(cells: list[str], widths: list[int]) -> str:
+    first, *rest = cells
+    right = [cell.rjust(width) for cell, width in zip(rest, widths[1:], strict=True)]
+    return "  ".join([first.ljust(widths[0]), *right])
+
+
+def steady_table(projection: StageProjection, demand: StageDemand) -> str:
+    """Replicas, requested cores and memory per workload at the target load."""
+    head = ["workload", "scaler", "replicas", "proc/pod", "req cores", "req MiB", "used cores"]
+    rows = [
+        [
+            w.name,
+            w.scaler,
+            str(w.replicas),
+            str(w.processes_per_pod),
+            f"{w.requested_cores:.3f}",
+            f"{w.requested_memory_mib:.0f}",
+            f"{w.used_cores:.3f}",
+            w.note,
+        ]
+        for w in projection.workloads
+    ]
+    total = [
+        "total",
+        "",
+        str(projection.replicas),
+        "",
+        f"{projection.requested_cores:.3f}",
+        f"{projection.requested_memory_mib:.0f}",
+        f"{projection.used_cores:.3f}",
+        "",
+    ]
+    widths = [max(len(r[i]) for r in [head, *rows, total]) for i in range(len(head))]
+    lines = [
+        f"projected: {projection.stage} at {projection.factor:g}x the measured "
+        f"{demand.measured_rps:.1f} req/s = {projection.load_rps:.1f} req/s "
+        f"({projection.orders_per_s:.2f} orders/s)",
+        f"  CPU figures: {demand.source or 'given on the command line'}",
+        "  " + SOURCES.format(stage=projection.stage),
+        "",
+        "projected  " + _row(head, widths),
+    ]
+    for row in rows:
+        note = f"  {row[-1]}" if row[-1] else ""
+        lines.append("projected  " + _row(row[:-1], widths) + note)
+    lines.append("projected  " + _row(total[:-1], widths))
+    requested = projection.requested_core_seconds_per_1000_orders
+    used = projection.used_core_seconds_per_1000_orders
+    lines.append(
+        f"projected core-seconds per 1,000 orders: {requested:.1f} requested, {used:.1f} used"
+    )
+    if projection.unplaced:
+        lines.append(
+            "  measured but not projected (no workload of that name in k8s/"
+            f"{projection.stage}): {', '.join(projection.unplaced)}"
+        )
+    return "\n".join(lines)
+
+
+def timeline_table(timeline: StageTimeline, shape: str, measured_start: bool) -> str:
+    """Each workload's replicas where they change, its cold starts and panics."""
+    start = "measured cold start" if measured_start else "assumed, no cold start measured"
+    lines = [
+        f"projected replicas over time: {timeline.stage}, shape {shape}, peak "
+        f"{timeline.peak_rps:.1f} req/s, {len(timeline.rates)} s; a new pod serves after "
+        f"{timeline.start_s:.1f} s ({start})",
+    ]
+    width = max(len(w.name) for w in timeline.workloads)
+    for line in timeline.workloads:
+        changes = " ".join(f"{second}s:{count}" for second, count in line.changes())
+        extra = []
+        if line.cold_starts:
+            extra.append("cold starts at " + ", ".join(f"{s}s" for s in line.cold_starts))
+        if line.panics:
+            extra.append("panic " + ", ".join(f"{a:.0f}-{b:.0f}s" for a, b in line.panics))
+        if line.saturated_s:
+            extra.append(f"{line.saturated_s} s short of pods")
+        tail = f"  [{'; '.join(extra)}]" if extra else ""
+        lines.append(f"projected  {line.name.ljust(width)}  {line.scaler:5}  {changes}{tail}")
+    lines.append(f"projected core-seconds requested over the shape: {timeline.core_seconds:.0f}")
+    return "\n".join(lines)
