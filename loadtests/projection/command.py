@@ -60,7 +60,7 @@ def read_demand(args: argparse.Namespace) -> StageDemand:
             "measured_rps": args.rps,
             "components": parse_cpu_ms(args.cpu_ms),
             "cold_start_ms": args.cold_start_ms,
-            "source": "given on the command line",
+            "source": "the command line (--cpu-ms)",
         }
         if args.orders_per_request is not None:
             data["orders_per_request"] = args.orders_per_request

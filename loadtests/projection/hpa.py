@@ -76,7 +76,7 @@ def desired_replicas(
 ) -> int:
     """ceil(current * current_metric / desired_metric), or `current` within the tolerance."""
     ratio = current_metric / desired_metric
-    if abs(ratio - 1.0) <= tolerance:
+    if abs(ratio - 1.0) <= tolerance + EPSILON:
         return current
     return math.ceil(current * ratio - EPSILON)
 
@@ -99,7 +99,7 @@ def recommendation(
     if proposal > ready and starting > 0:
         dampened = 100.0 * usage_cores / (current * cpu_request)
         ratio = dampened / policy.target_utilization
-        if ratio <= 1.0 + policy.tolerance:
+        if ratio <= 1.0 + policy.tolerance + EPSILON:
             return current  # within the tolerance, or the direction reversed: no action
         return math.ceil(current * ratio - EPSILON)
     return proposal

@@ -7,8 +7,8 @@ from loadtests.projection.steady import StageProjection
 from loadtests.projection.timeline import StageTimeline
 
 SOURCES = (
-    "algorithms: Kubernetes 'Horizontal Pod Autoscaling' docs (HPA), Knative 'Autoscaling' "
-    "docs (KPA); parameters: kubectl kustomize k8s/{stage}"
+    "algorithms of the Kubernetes 'Horizontal Pod Autoscaling' docs (HPA) and the Knative "
+    "'Autoscaling' docs (KPA), the parameters of `kubectl kustomize k8s/{stage}`"
 )
 
 
@@ -46,12 +46,11 @@ def steady_table(projection: StageProjection, demand: StageDemand) -> str:
     ]
     widths = [max(len(r[i]) for r in [head, *rows, total]) for i in range(len(head))]
     lines = [
-        f"projected: {projection.stage} at {projection.factor:g}x the measured "
+        f"projected: {projection.stage} at {projection.factor:g}x the run's "
         f"{demand.measured_rps:.1f} req/s = {projection.load_rps:.1f} req/s "
         f"({projection.orders_per_s:.2f} orders/s)",
-        f"  CPU figures: {demand.source or 'given on the command line'}",
-        "  " + SOURCES.format(stage=projection.stage),
-        "",
+        f"projected from the CPU figures of: {demand.source or 'the command line'}",
+        "projected with the " + SOURCES.format(stage=projection.stage),
         "projected  " + _row(head, widths),
     ]
     for row in rows:
@@ -65,15 +64,15 @@ def steady_table(projection: StageProjection, demand: StageDemand) -> str:
     )
     if projection.unplaced:
         lines.append(
-            "  measured but not projected (no workload of that name in k8s/"
-            f"{projection.stage}): {', '.join(projection.unplaced)}"
+            f"projected: no workload in k8s/{projection.stage} for the run's "
+            f"{', '.join(projection.unplaced)} (left out)"
         )
     return "\n".join(lines)
 
 
 def timeline_table(timeline: StageTimeline, shape: str, measured_start: bool) -> str:
     """Each workload's replicas where they change, its cold starts and panics."""
-    start = "measured cold start" if measured_start else "assumed, no cold start measured"
+    start = "the cold start given" if measured_start else "assumed: no cold start given"
     lines = [
         f"projected replicas over time: {timeline.stage}, shape {shape}, peak "
         f"{timeline.peak_rps:.1f} req/s, {len(timeline.rates)} s; a new pod serves after "
