@@ -43,6 +43,7 @@ class WorkloadProjection:
     requested_cores: float
     requested_memory_mib: float
     used_cores: float
+    needed_cores: float  # requested cores at the replicas needed, were there no maximum
     note: str = ""
 
     @property
@@ -74,12 +75,20 @@ class StageProjection:
         return sum(w.used_cores for w in self.workloads)
 
     @property
+    def needed_cores(self) -> float:
+        return sum(w.needed_cores for w in self.workloads)
+
+    @property
     def replicas(self) -> int:
         return sum(w.replicas for w in self.workloads)
 
     @property
     def requested_core_seconds_per_1000_orders(self) -> float:
         return self.requested_cores * 1000.0 / self.orders_per_s
+
+    @property
+    def needed_core_seconds_per_1000_orders(self) -> float:
+        return self.needed_cores * 1000.0 / self.orders_per_s
 
     @property
     def used_core_seconds_per_1000_orders(self) -> float:
@@ -161,6 +170,7 @@ def project(workloads: list[Workload], demand: StageDemand, factor: float) -> St
                 requested_cores=replicas * workload.cpu_request,
                 requested_memory_mib=replicas * workload.memory_request / MIB,
                 used_cores=used,
+                needed_cores=needed * workload.cpu_request,
                 note=note,
             )
         )

@@ -20,12 +20,15 @@ def _row(cells: list[str], widths: list[int]) -> str:
 
 def steady_table(projection: StageProjection, demand: StageDemand) -> str:
     """Replicas, requested cores and memory per workload at the target load."""
-    head = ["workload", "scaler", "replicas", "proc/pod", "req cores", "req MiB", "used cores"]
+    head = [
+        "workload", "scaler", "replicas", "needs", "proc/pod", "req cores", "req MiB", "used cores"
+    ]  # fmt: skip
     rows = [
         [
             w.name,
             w.scaler,
             str(w.replicas),
+            str(w.needed),
             str(w.processes_per_pod),
             f"{w.requested_cores:.3f}",
             f"{w.requested_memory_mib:.0f}",
@@ -38,6 +41,7 @@ def steady_table(projection: StageProjection, demand: StageDemand) -> str:
         "total",
         "",
         str(projection.replicas),
+        str(sum(w.needed for w in projection.workloads)),
         "",
         f"{projection.requested_cores:.3f}",
         f"{projection.requested_memory_mib:.0f}",
@@ -58,10 +62,17 @@ def steady_table(projection: StageProjection, demand: StageDemand) -> str:
         lines.append("projected  " + _row(row[:-1], widths) + note)
     lines.append("projected  " + _row(total[:-1], widths))
     requested = projection.requested_core_seconds_per_1000_orders
+    needed = projection.needed_core_seconds_per_1000_orders
     used = projection.used_core_seconds_per_1000_orders
     lines.append(
-        f"projected core-seconds per 1,000 orders: {requested:.1f} requested, {used:.1f} used"
+        f"projected core-seconds per 1,000 orders: {requested:.1f} requested, "
+        f"{needed:.1f} requested without the maximums, {used:.1f} used"
     )
+    if projection.needed_cores > projection.requested_cores + 1e-9:
+        lines.append(
+            f"projected: the maximums cap it; without them {projection.needed_cores:.3f} "
+            "cores requested"
+        )
     if projection.unplaced:
         lines.append(
             f"projected: no workload in k8s/{projection.stage} for the run's "

@@ -51,6 +51,7 @@ def test_max_replicas_caps_and_says_what_was_needed() -> None:
     web = project([WEB], demand, 10).workloads[0]
     assert (web.replicas, web.needed) == (8, 12)
     assert "capped at maxReplicas 8 (needs 12)" in web.note
+    assert (web.requested_cores, web.needed_cores) == (2.0, 3.0)  # 8 and 12 x 0.25
 
 
 def test_core_seconds_per_thousand_orders() -> None:
