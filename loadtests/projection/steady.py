@@ -8,8 +8,8 @@ of the measured mix:
   against the HPA's target utilisation, capped at maxReplicas;
 - KPA: the concurrency (rate x in-flight ms per request; Little's law) or the rps
   (rate x calls per request), and ceil(observed / (target x target utilisation)),
-  within min-scale and max-scale; at least the pods whose CPU limits carry the CPU
-  the workload uses (past that, requests queue and the concurrency grows);
+  within min-scale and max-scale, where the concurrency includes the requests waiting
+  for a CPU held to its limit (see `in_flight`: more pods, less waiting);
 - no autoscaler: its fixed replicas.
 
 A workload capped by its maximum says so, with the replicas it would need. Requested
@@ -110,12 +110,48 @@ def hpa_replicas(workload: Workload, used_cores: float) -> tuple[int, int, str]:
 
 
 def kpa_observed(policy: KpaPolicy, component: ComponentDemand, rate: float) -> float:
-    """The metric the KPA sees at `rate` requests/s: concurrency, or rps."""
+    """The metric the KPA sees at `rate` requests/s when no request waits for a CPU:
+    concurrency (rate x in-flight time, Little's law), or rps."""
     if policy.metric == "rps":
         if component.calls_per_request is None:
             raise ValueError("a Knative Service scaled on rps needs calls_per_request")
         return rate * component.calls_per_request
     return rate * component.busy_ms_per_request / 1000.0
+
+
+def in_flight(workload: Workload, component: ComponentDemand, rate: float, pods: int) -> float:
+    """The concurrency `pods` ready pods report at `rate` requests/s (infinite: they
+    cannot keep up). Beside each request's own in-flight time, requests wait for a CPU:
+    a pod held to its CPU limit is taken as an M/M/1 queue (an assumption of this
+    projection, not Knative's) at utilisation rho = CPU used / (pods x limit), with
+    rho^2 / (1 - rho) requests waiting in each."""
+    policy = workload.autoscaler
+    assert isinstance(policy, KpaPolicy)
+    base = kpa_observed(policy, component, rate)
+    if policy.metric != "concurrency" or not workload.cpu_limit:
+        return base
+    used = rate * component.cpu_ms_per_request / 1000.0
+    if used <= 0:
+        return base
+    if pods <= 0:
+        return math.inf
+    rho = used / (pods * workload.cpu_limit)
+    return math.inf if rho >= 1 else base + pods * rho * rho / (1 - rho)
+
+
+def kpa_pods(workload: Workload, component: ComponentDemand, rate: float) -> int:
+    """The fewest pods at which the KPA's formula, fed the concurrency those pods report,
+    asks for no more (unbounded by max-scale)."""
+    policy = workload.autoscaler
+    assert isinstance(policy, KpaPolicy)
+    if rate <= 0:
+        return 0
+    pods = max(1, desired_pods(kpa_observed(policy, component, rate), policy))
+    while True:
+        reported = in_flight(workload, component, rate, pods)
+        if math.isfinite(reported) and desired_pods(reported, policy) <= pods:
+            return pods
+        pods += 1
 
 
 def kpa_replicas(
@@ -125,16 +161,11 @@ def kpa_replicas(
     policy = workload.autoscaler
     assert isinstance(policy, KpaPolicy)
     observed = kpa_observed(policy, component, rate) if component else 0.0
-    needed = max(desired_pods(observed, policy), policy.min_scale)
+    needed = max(kpa_pods(workload, component, rate) if component else 0, policy.min_scale)
     note = "to zero when idle" if policy.min_scale == 0 else ""
-    used = rate * component.cpu_ms_per_request / 1000.0 if component else 0.0
-    if workload.cpu_limit and used > 0:
-        # A pod uses at most its CPU limit: past it requests queue, the concurrency the
-        # KPA sees grows, and it adds pods until the limit no longer binds.
-        bound = math.ceil(used / workload.cpu_limit - 1e-9)
-        if bound > needed:
-            needed = bound
-            note = f"CPU-bound: {used:.2f} cores at a limit of {workload.cpu_limit:g} per pod"
+    if needed > max(desired_pods(observed, policy), policy.min_scale):
+        used = rate * component.cpu_ms_per_request / 1000.0 if component else 0.0
+        note = f"CPU-bound: {used:.2f} cores, {workload.cpu_limit:g} at most per pod"
     replicas = policy.bounded(needed)
     if needed > replicas:
         note = f"capped at max-scale {policy.max_scale} (needs {needed})"

@@ -27,7 +27,7 @@ from loadtests.projection.demand import StageDemand
 from loadtests.projection.hpa import HpaController, HpaPolicy, settled_replicas
 from loadtests.projection.kpa import KpaController, KpaPolicy, desired_pods
 from loadtests.projection.manifests import Workload
-from loadtests.projection.steady import kpa_observed
+from loadtests.projection.steady import in_flight, kpa_observed
 
 # Process start to first answer when no cold start was measured (benchmarks/
 # function_cold_start.py measures it): stated as an assumption wherever it is used.
@@ -139,7 +139,10 @@ def _kpa(workload: Workload, demand: StageDemand, rates: list[float], start_s: f
         # wait in the activator or queue-proxy, where Knative counts them as concurrency.
         served = _served_rps(workload, ready, cpu_ms, rate + backlog)
         backlog = max(0.0, backlog + rate - served)
-        value = observed(rate) + (backlog if policy.metric == "concurrency" else 0.0)
+        if backlog > 0 or component is None or policy.metric != "concurrency":
+            value = observed(rate) + (backlog if policy.metric == "concurrency" else 0.0)
+        else:
+            value = in_flight(workload, component, rate, ready)
         controller.observe(second, value)
         woken = value > 0 and not ready_at  # the activator wakes a revision at zero
         if second % tick == 0 or woken:
