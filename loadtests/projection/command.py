@@ -17,9 +17,9 @@ from pathlib import Path
 from loadtests.projection.demand import StageDemand, demand_from_dict, parse_cpu_ms
 from loadtests.projection.manifests import stage_workloads
 from loadtests.projection.run_figures import demand_from_run
-from loadtests.projection.steady import parse_load, project
+from loadtests.projection.steady import StageProjection, as_dict, parse_load, project
 from loadtests.projection.table import steady_table, timeline_table
-from loadtests.projection.timeline import stage_timeline
+from loadtests.projection.timeline import StageTimeline, stage_timeline
 
 STAGES = ("monolith", "microservices", "functions")
 
@@ -84,16 +84,36 @@ def shape_stages(shape: str, profile: str) -> list[dict]:
     return json.loads(done.stdout)["stages"]
 
 
+def projection_of(stage: str, demand: StageDemand, factor: float) -> StageProjection:
+    """The stage's rendered overlay projected at `factor` x the demand's request rate."""
+    try:
+        workloads = stage_workloads(stage)
+    except RuntimeError as error:  # no kubectl, or the overlay does not render
+        raise ValueError(str(error)) from None
+    return project(workloads, demand, factor)
+
+
+def timeline_of(
+    stage: str, demand: StageDemand, shape: str, profile: str, peak_rps: float, tail_s: int = 0
+) -> StageTimeline:
+    """The stage's replicas over the named shape, its peak at `peak_rps`."""
+    try:
+        workloads = stage_workloads(stage)
+    except RuntimeError as error:
+        raise ValueError(str(error)) from None
+    return stage_timeline(workloads, demand, shape_stages(shape, profile), peak_rps, tail_s)
+
+
 def main(args: argparse.Namespace) -> int:
     demand = read_demand(args)
     factor = parse_load(args.load, demand.measured_rps)
-    workloads = stage_workloads(args.stage)
-    projection = project(workloads, demand, factor)
+    projection = projection_of(args.stage, demand, factor)
     print(steady_table(projection, demand))
-    found: dict = {"kind": "projected", "steady": asdict(projection), "demand": asdict(demand)}
+    found: dict = {"kind": "projected", "steady": as_dict(projection), "demand": asdict(demand)}
     if args.shape:
-        stages = shape_stages(args.shape, args.profile)
-        timeline = stage_timeline(workloads, demand, stages, projection.load_rps, args.tail)
+        timeline = timeline_of(
+            args.stage, demand, args.shape, args.profile, projection.load_rps, args.tail
+        )
         print()
         print(timeline_table(timeline, args.shape, demand.cold_start_ms is not None))
         found["timeline"] = asdict(timeline) | {"shape": args.shape, "profile": args.profile}

@@ -21,7 +21,7 @@ cluster reserves), beside the CPU actually used for them (what the run measured)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from loadtests.projection.demand import ComponentDemand, StageDemand
 from loadtests.projection.hpa import HpaPolicy, settled_replicas
@@ -93,6 +93,21 @@ class StageProjection:
     @property
     def used_core_seconds_per_1000_orders(self) -> float:
         return self.used_cores * 1000.0 / self.orders_per_s
+
+
+def as_dict(projection: StageProjection) -> dict:
+    """The projection as plain data, its totals included (for JSON and the report)."""
+    return asdict(projection) | {
+        "kind": "projected",
+        "replicas": projection.replicas,
+        "requested_cores": projection.requested_cores,
+        "requested_memory_mib": projection.requested_memory_mib,
+        "used_cores": projection.used_cores,
+        "needed_cores": projection.needed_cores,
+        "requested_core_seconds_per_1000_orders": projection.requested_core_seconds_per_1000_orders,
+        "needed_core_seconds_per_1000_orders": projection.needed_core_seconds_per_1000_orders,
+        "used_core_seconds_per_1000_orders": projection.used_core_seconds_per_1000_orders,
+    }
 
 
 def hpa_replicas(workload: Workload, used_cores: float) -> tuple[int, int, str]:

@@ -45,6 +45,8 @@ def test_a_shape_and_a_json_file(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "reserve-stock" in out and "cold starts at 150s" in out
     kept = json.loads(written.read_text())
     assert kept["kind"] == "projected"
+    assert kept["steady"]["kind"] == "projected"
+    assert kept["steady"]["requested_cores"] > 0
     assert kept["timeline"]["shape"] == "idle-burst"
     assert len(kept["timeline"]["rates"]) == 270
 
@@ -65,3 +67,12 @@ def test_figures_of_another_stage_are_refused(
     code = main(["project", "--stage", "functions", "--from", str(figures)])
     assert code == 2
     assert "monolith" in capsys.readouterr().err
+
+
+def test_without_kubectl_it_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", "")
+    code = main(["project", "--stage", "monolith", "--cpu-ms", "monolith=4", "--rps", "47"])
+    assert code == 2
+    assert "kubectl" in capsys.readouterr().err
