@@ -11,7 +11,9 @@ target load. Each workload is then stepped second by second:
 - KPA (kpa.KpaController): the concurrency (or rps) reported every second, a decision
   every tick (2 s), stable and panic windows, the scale-to-zero grace period; a request
   reaching a revision at zero wakes it at once (Knative's activator) and waits the cold
-  start for its first pod.
+  start for its first pod. Requests no ready pod can take (none ready, or their CPU
+  limits bound) queue, and Knative counts them in the concurrency; below the limit the
+  concurrency includes the requests waiting for a CPU (steady.in_flight).
 
 Before the shape starts every workload is settled at the shape's first load (a
 revision idle for a stable window and its grace period is at zero).
@@ -25,9 +27,9 @@ from dataclasses import dataclass, field
 
 from loadtests.projection.demand import StageDemand
 from loadtests.projection.hpa import HpaController, HpaPolicy, settled_replicas
-from loadtests.projection.kpa import KpaController, KpaPolicy, desired_pods
+from loadtests.projection.kpa import KpaController, KpaPolicy
 from loadtests.projection.manifests import Workload
-from loadtests.projection.steady import in_flight, kpa_observed
+from loadtests.projection.steady import in_flight, kpa_observed, kpa_pods
 
 # Process start to first answer when no cold start was measured (benchmarks/
 # function_cold_start.py measures it): stated as an assumption wherever it is used.
@@ -94,7 +96,7 @@ def rates_over_time(stages: Sequence[dict], peak_rps: float, tail_s: int = 0) ->
     return [peak_rps * u / most for u in users]
 
 
-def _hpa(workload: Workload, cpu_ms: float, rates: list[float], start_s: float):
+def _hpa(workload: Workload, cpu_ms: float, rates: list[float], start_s: float) -> WorkloadTimeline:
     policy = workload.autoscaler
     assert isinstance(policy, HpaPolicy)
     first = rates[0] * cpu_ms / 1000.0
@@ -116,7 +118,9 @@ def _hpa(workload: Workload, cpu_ms: float, rates: list[float], start_s: float):
     return line
 
 
-def _kpa(workload: Workload, demand: StageDemand, rates: list[float], start_s: float):
+def _kpa(
+    workload: Workload, demand: StageDemand, rates: list[float], start_s: float
+) -> WorkloadTimeline:
     policy = workload.autoscaler
     assert isinstance(policy, KpaPolicy)
     component = demand.components.get(workload.name)
@@ -124,8 +128,12 @@ def _kpa(workload: Workload, demand: StageDemand, rates: list[float], start_s: f
     def observed(rate: float) -> float:
         return kpa_observed(policy, component, rate) if component else 0.0
 
+    pods = policy.bounded(kpa_pods(workload, component, rates[0]) if component else 0)
     first = observed(rates[0])
-    controller = KpaController(policy, policy.bounded(desired_pods(first, policy)))
+    if component is not None and pods > 0:
+        settled = in_flight(workload, component, rates[0], pods)  # the requests waiting too
+        first = settled if math.isfinite(settled) else first
+    controller = KpaController(policy, pods)
     for second in range(-int(policy.stable_window_s), 0):
         controller.observe(second, first)  # the shape starts after a settled window
     ready_at = [-math.inf] * controller.pods
