@@ -66,7 +66,7 @@
   function placeholder(product, size) {
     let hash = 0;
     for (const ch of product.sku) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
-    const letter = (product.name.trim()[0] || "?").toUpperCase();
+    const letter = ([...product.name.trim()][0] || "?").toUpperCase(); // a whole character
     return el("div", { class: `picture picture-${size} hue-${hash % 8}`, "aria-hidden": "true" }, letter);
   }
 
@@ -339,7 +339,8 @@
         const level = await api(`/api/stock/${encodeURIComponent(product.sku)}`);
         if (mine !== view) return;
         stock.dataset.available = String(level.available);
-        stock.textContent = level.available > 0 ? `${level.available} in stock` : "Out of stock";
+        const words = level.available > 0 ? `${level.available} in stock` : "Out of stock";
+        if (stock.textContent !== words) stock.textContent = words; // announced on change only
         stock.classList.toggle("out", level.available === 0);
       } catch (error) {
         if (mine !== view) return;
