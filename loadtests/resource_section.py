@@ -174,8 +174,8 @@ def paragraph(result: StageResult, base: StageUse | None) -> str:
         spent = sum(c.cpu_seconds for c in plumbing) / use.cpu_seconds
         names = " and ".join(c.name for c in plumbing)
         parts.append(
-            f"The {names}, which only pass requests and events between processes, took "
-            f"{_pct(spent)} of the stage's CPU."
+            f"Passing requests and events between processes ({names}) took {_pct(spent)} of "
+            "the stage's CPU."
         )
     cpus = result.run.get("load_host_cpus")
     together = use.cores + (use.locust.cores if use.locust else 0.0)

@@ -115,11 +115,12 @@ def completed_orders(result: StageResult) -> int:
 
 
 def _window(ticks: list[float], started: float, ended: float) -> tuple[float, float]:
-    """The ticks that open and close the load: the last at or before its start, the
-    first at or after its end (or the nearest there is)."""
+    """The ticks that open and close the load: the last at or before its start (none:
+    the start itself, every process then born under load), and the first at or after
+    its end (none: the last)."""
     before = [t for t in ticks if t <= started]
     after = [t for t in ticks if t >= ended]
-    return (before[-1] if before else ticks[0]), (after[0] if after else ticks[-1])
+    return (before[-1] if before else started), (after[0] if after else ticks[-1])
 
 
 def peak_share(points: list[tuple[float, float]], span: float = PEAK_SPAN) -> float:
