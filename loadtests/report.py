@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 
-from loadtests import resource_section, summary
+from loadtests import resource_section, resource_use, summary
 from loadtests.charts import LEFT, PALETTE, RIGHT, WIDTH, line_chart
 from loadtests.results import AGGREGATED, ORDER_COMPLETION, Series, StageResult
 from loadtests.traffic_mix import entries_per_task
@@ -155,6 +155,13 @@ def _charts(results: list[StageResult], colors: dict[str, str]) -> tuple[list[st
             "Ready replicas (Deployments and Revisions)",
             StageResult.replica_series,
             True,
+        ),
+        ("cpu", "CPU of the stage's processes (cores)", resource_use.cpu_series, False),
+        (
+            "memory",
+            "Resident memory of the stage's processes (MiB)",
+            resource_use.memory_series,
+            False,
         ),
     ]
     svgs, data = [], {}

@@ -9,6 +9,7 @@ URL) has no processes here: it says "not measured (remote stage)".
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
@@ -282,5 +283,8 @@ def terminal(results: list[StageResult]) -> list[str]:
     ]
     base = _baseline(results)
     lines += ["", "What the resources mean:"]
-    lines += [f"  {paragraph(r, base)}" for r in results]
+    for r in results:
+        lines += textwrap.wrap(
+            paragraph(r, base), 100, initial_indent="  ", subsequent_indent="    "
+        )
     return lines

@@ -31,9 +31,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from loadtests.resources import LOCUST, STAGE, ProcessUsage
-from loadtests.results import AGGREGATED, ORDER_COMPLETION, StageResult
+from loadtests.results import AGGREGATED, ORDER_COMPLETION, Series, StageResult
 
 PEAK_SPAN = 5.0  # seconds over which a process's peak CPU share is taken (1-s samples are noisy)
+MIN_INTERVAL = 0.5  # seconds: shorter gaps between samples are too coarse for a CPU rate
 LOCUST_BUSY = 0.8  # share of one core above which Locust's own figures may bound the stage's
 
 
@@ -229,3 +230,49 @@ def locust_use(
             result.run.get("ended_at") or ticks[-1],
         )
     return _component("locust", rows, start, end)
+
+
+def _stage_ticks(result: StageResult) -> dict[float, dict[int, ProcessUsage]]:
+    ticks: dict[float, dict[int, ProcessUsage]] = defaultdict(dict)
+    for row in result.resource_samples:
+        if row.role == STAGE:
+            ticks[row.time][row.pid] = row
+    return dict(sorted(ticks.items()))
+
+
+def cpu_series(result: StageResult) -> Series | None:
+    """The cores the stage kept busy between one sample and the next, over seconds since
+    the load started (the processes seen at both samples)."""
+    ticks = list(_stage_ticks(result).items())
+    origin = result.run.get("started_at")
+    if len(ticks) < 2 or origin is None:
+        return None
+    points: list[tuple[float, float | None]] = []
+    t0, before = ticks[0]
+    for t1, after in ticks[1:]:
+        # A sample taken on demand can fall just after a periodic one: over a few ms the
+        # 10-ms clock ticks of /proc would read as many cores, so such a pair is joined.
+        if t1 - t0 < MIN_INTERVAL:
+            continue
+        spent = sum(
+            after[pid].cpu_seconds - before[pid].cpu_seconds for pid in after.keys() & before.keys()
+        )
+        if t1 >= origin:  # the charts start with the load; the rest is in the table
+            points.append((t1 - origin, spent / (t1 - t0)))
+        t0, before = t1, after
+    return Series(points)
+
+
+def memory_series(result: StageResult) -> Series | None:
+    """The stage's resident memory in MiB at each sample, over seconds since the load started."""
+    ticks = _stage_ticks(result)
+    origin = result.run.get("started_at")
+    if not ticks or origin is None:
+        return None
+    return Series(
+        [
+            (t - origin, sum(r.rss_bytes for r in rows.values()) / 2**20)
+            for t, rows in ticks.items()
+            if t >= origin
+        ]
+    )

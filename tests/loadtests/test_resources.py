@@ -39,6 +39,7 @@ from loadtests.results import Entry, StageResult
 from loadtests.runner import Target, run_stage
 from tests.loadtests.recorded_kubernetes import FIXTURES
 from tests.loadtests.report_reading import Page, csv_rows
+from tests.loadtests.test_report import render_in_chromium
 
 MIB = 1024 * 1024
 # /proc counts CPU time in clock ticks (10 ms); the child does next to nothing between
@@ -207,6 +208,18 @@ def test_a_stage_whose_processes_were_not_sampled_has_no_figures():
     assert resource_use.locust_use(result).cpu_seconds == pytest.approx(3.0)
 
 
+def test_the_stages_cpu_and_memory_over_time_start_with_the_load():
+    result = synthetic_result()
+    # 99 -> 100: gateway 0.1 s; 100 -> 105: gateway 2.0 + orders 0.5; 105 -> 110.2: 2.0 + 0.5
+    # + 3.0 (the child, seen at both); the rest's first interval ends before the load
+    cpu = resource_use.cpu_series(result).points
+    assert [t for t, _ in cpu] == pytest.approx([0.0, 5.0, 10.2])
+    assert [v for _, v in cpu] == pytest.approx([0.1, 0.5, 5.5 / 5.2])
+    memory = resource_use.memory_series(result).points
+    assert [t for t, _ in memory] == pytest.approx([0.0, 5.0, 10.2])
+    assert [v for _, v in memory] == pytest.approx([90.0, 130.0, 140.0])
+
+
 def test_the_peak_share_is_taken_over_the_span():
     points = [(0.0, 0.0), (1.0, 0.1), (2.0, 1.0), (3.0, 1.9), (6.0, 2.0), (8.0, 2.0)]
     assert resource_use.peak_share(points, span=2.0) == pytest.approx(0.9)
@@ -291,11 +304,24 @@ def test_the_report_shows_the_resources_of_each_stage(tmp_path):
     assert "the whole application is copied, 200 MiB each at rest" in page.meanings["monolith"]
     assert page.meanings["functions"].startswith("functions: not measured (remote stage)")
 
+    dom, log = render_in_chromium(folder / report.REPORT_NAME, tmp_path)
+    drawn = Page(dom)
+    assert "data-script-error" not in drawn.body and "Uncaught" not in log, log
+    assert (
+        drawn.charts["chart-cpu"] == drawn.charts["chart-memory"] == {"monolith", "microservices"}
+    )
+    assert drawn.body.get("data-charts-drawn") == str(len(drawn.charts))
+    rates = {stage: sum(r for ps in c.values() for _, r, _ in ps) for stage, c in
+             (("monolith", MONOLITH), ("microservices", MICROSERVICES))}  # fmt: skip
+    for stage, cores in rates.items():  # every second, the same rate, once the load began
+        under_load = [v for t, v in page.data["chart-cpu"][stage] if t > 0.5]
+        assert len(under_load) >= 45 and under_load == pytest.approx([cores] * len(under_load))
+
     terminal = report.terminal_table(found)
     for row, shown in resource_section.cells(found):
         line = next(line for line in terminal.splitlines() if line.startswith(row.label))
         assert line.endswith(shown[-1]) and all(cell in line for cell in shown), line
-    assert micro in terminal
+    assert micro in " ".join(terminal.split())  # wrapped there
 
 
 # --- a real run -----------------------------------------------------------------------------
