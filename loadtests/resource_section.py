@@ -24,7 +24,8 @@ REMOTE = "not measured (remote stage)"
 NOT_SAMPLED = "not measured (no samples)"
 # Processes that only carry requests or events between the others.
 PLUMBING = ("gateway", "broker")
-# Stage and Locust together above this share of the machine's cores: it was near its limit.
+# The machine's busy cores (or, unmeasured, the stage's and Locust's) above this share of
+# its cores: it was near its limit.
 MACHINE_BUSY = 0.8
 
 
@@ -92,7 +93,14 @@ ROWS = [
     ),
     Row("hot", "hot component (busiest process)", _hot),
     Row("locust", "Locust's CPU, peak", _locust),
+    Row("host", "this machine's busy cores, mean", lambda u, _b: _host(u)),
 ]
+
+
+def _host(use: StageUse) -> str:
+    if not use.host:
+        return "-"
+    return f"{use.host.cores:.2f}" + (f" of {use.host_cpus}" if use.host_cpus else "")
 
 
 def _absent(result: StageResult) -> str:
@@ -151,6 +159,13 @@ def paragraph(result: StageResult, base: StageUse | None) -> str:
         f"MiB at rest{rest_versus} and "
         f"{_mib(use.load_peak_rss)} MiB at the peak of the load.",
     ]
+    parts += _hot_sentences(use, versus)
+    parts += _machine_sentences(use, use.host_cpus)
+    return " ".join(parts)
+
+
+def _hot_sentences(use: StageUse, versus: StageUse | None) -> list[str]:
+    parts = []
     hot = use.hot
     if hot is not None and len(use.components) == 1:
         parts.append(
@@ -160,15 +175,13 @@ def paragraph(result: StageResult, base: StageUse | None) -> str:
         )
     elif hot is not None:
         share = hot.cpu_seconds / use.cpu_seconds if use.cpu_seconds else 0.0
-        base_copy = (
-            f" (the monolith: {_mib(versus.rest_rss)} MiB)" if versus and versus.rest_rss else ""
-        )
+        used = "" if hot.name in PLUMBING else f" and it used {_pct(share)} of the stage's CPU"
+        base_copy = f" ({_mib(versus.rest_rss)} MiB)" if versus and versus.rest_rss else ""
         parts.append(
             f"The hot component was {hot.name}: its busiest process reached "
-            f"{_pct(hot.busiest_peak)} of a core, and it used {_pct(share)} of the stage's CPU. "
-            f"It would reach a full core first, and it alone can be given more copies, "
-            f"{_mib(hot.rest_rss)} MiB each at rest, where the monolith copies all of "
-            f"itself{base_copy}."
+            f"{_pct(hot.busiest_peak)} of a core, the most of any{used}, so it would reach a "
+            f"full core first; it alone can be given more copies, {_mib(hot.rest_rss)} MiB "
+            f"each at rest, where the monolith copies all of itself{base_copy}."
         )
     plumbing = [c for c in use.components if c.name in PLUMBING]
     if plumbing and use.cpu_seconds:
@@ -178,12 +191,23 @@ def paragraph(result: StageResult, base: StageUse | None) -> str:
             f"Passing requests and events between processes ({names}) took {_pct(spent)} of "
             "the stage's CPU."
         )
-    cpus = result.run.get("load_host_cpus")
+    return parts
+
+
+def _machine_sentences(use: StageUse, cpus: int | None) -> list[str]:
+    parts = []
     together = use.cores + (use.locust.cores if use.locust else 0.0)
-    if cpus and together >= MACHINE_BUSY * cpus:
+    busy = use.host.cores if use.host else together
+    if cpus and busy >= MACHINE_BUSY * cpus:
+        others = (
+            f", {max(0.0, busy - together):.2f} by other work than the stage and Locust"
+            if use.host
+            else ""
+        )
         parts.append(
-            f"Stage and Locust together kept {together:.2f} of this machine's {cpus} cores busy "
-            "on average: the machine was near its limit, so latencies include waiting for a core."
+            f"This machine's {cpus} cores were {busy:.2f} busy on average under load{others}: "
+            "it was near its limit, so the latencies include waiting for a core, and what the "
+            "stage carried here says more about this machine than about the stage."
         )
     if use.locust_busy and use.locust:
         parts.append(
@@ -191,7 +215,7 @@ def paragraph(result: StageResult, base: StageUse | None) -> str:
             "load generator may have held the load back, so this run may show Locust's limit "
             "rather than the stage's."
         )
-    return " ".join(parts)
+    return parts
 
 
 def _component_rows(use: StageUse) -> list[list[str]]:

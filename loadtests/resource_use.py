@@ -30,7 +30,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from loadtests.resources import LOCUST, STAGE, ProcessUsage
+from loadtests.resources import HOST, LOCUST, STAGE, ProcessUsage
 from loadtests.results import AGGREGATED, ORDER_COMPLETION, Series, StageResult
 
 PEAK_SPAN = 5.0  # seconds over which a process's peak CPU share is taken (1-s samples are noisy)
@@ -70,6 +70,8 @@ class StageUse:
     load_mean_rss: float | None
     load_peak_rss: float | None
     locust: ComponentUse | None
+    host: ComponentUse | None = None  # the whole machine: its busy cores, whoever used them
+    host_cpus: int | None = None  # the machine's cores
 
     @property
     def cpu_seconds(self) -> float:
@@ -212,6 +214,8 @@ def stage_use(result: StageResult) -> StageUse | None:
         load_mean_rss=sum(load) / len(load) if load else None,
         load_peak_rss=float(max(load)) if load else None,
         locust=locust_use(result, start, end),
+        host=_role_use(result, HOST, start, end),
+        host_cpus=result.run.get("load_host_cpus"),
     )
 
 
@@ -219,7 +223,13 @@ def locust_use(
     result: StageResult, start: float | None = None, end: float | None = None
 ) -> ComponentUse | None:
     """Locust's own CPU and memory over the load (all its processes as one component)."""
-    rows = [s for s in result.resource_samples if s.role == LOCUST]
+    return _role_use(result, LOCUST, start, end)
+
+
+def _role_use(
+    result: StageResult, role: str, start: float | None = None, end: float | None = None
+) -> ComponentUse | None:
+    rows = [s for s in result.resource_samples if s.role == role]
     if not rows:
         return None
     if start is None or end is None:
@@ -229,7 +239,7 @@ def locust_use(
             result.run.get("started_at") or ticks[0],
             result.run.get("ended_at") or ticks[-1],
         )
-    return _component("locust", rows, start, end)
+    return _component(role, rows, start, end)
 
 
 def _stage_ticks(result: StageResult) -> dict[float, dict[int, ProcessUsage]]:

@@ -11,7 +11,9 @@ its descendants (gunicorn's workers, say):
 
 Locust's own processes are sampled too, with the role `locust` instead of
 `stage`: never counted in the stage's figures, but kept so that a run can say
-when the load generator itself was short of CPU.
+when the load generator itself was short of CPU. So is the whole machine (role
+`host`, pid 0: the busy CPU seconds of all its cores, and the memory in use),
+so that a run can say when other work than the stage and Locust took the cores.
 
 One row per process and sample goes to resources.csv beside Locust's files,
 written as it comes, so a run cut short keeps what it saw. What the rows mean
@@ -33,7 +35,8 @@ if TYPE_CHECKING:  # psutil is imported where processes are read, not where the 
     import psutil
 
 FILE_NAME = "resources.csv"
-STAGE, LOCUST = "stage", "locust"  # the roles: the stage's processes, the load generator's
+# The roles: the stage's processes, the load generator's, and the whole machine.
+STAGE, LOCUST, HOST = "stage", "locust", "host"
 
 
 @dataclass(frozen=True)
@@ -61,16 +64,19 @@ class ResourceSampler:
 
     `stage` is asked at every sample for {component: pid} of the stage's running
     processes (the launcher's `pids`), so a restarted process is followed; Locust's
-    process is added with `add` once it has started.
+    process is added with `add` once it has started. With `host`, each sample also
+    has one row for the whole machine.
     """
 
     def __init__(
         self,
         stage: Callable[[], dict[str, int]] = dict,
         clock: Callable[[], float] = time.time,
+        host: bool = False,
     ) -> None:
         self.stage = stage
         self.clock = clock
+        self.host = host
         self._extra: dict[tuple[str, str], int] = {}
         self._known: dict[int, psutil.Process] = {}  # kept: psutil checks a pid was not reused
 
@@ -100,7 +106,7 @@ class ResourceSampler:
         now = self.clock()
         roots = [(STAGE, name, pid) for name, pid in self.stage().items()]
         roots += [(role, name, pid) for (role, name), pid in self._extra.items()]
-        found = []
+        found = [_host(now)] if self.host else []
         for role, component, pid in roots:
             for process in self._tree(pid):
                 try:
@@ -115,6 +121,16 @@ class ResourceSampler:
                     ProcessUsage(now, role, component, process.pid, cpu.user + cpu.system, rss)
                 )
         return found
+
+
+def _host(now: float) -> ProcessUsage:
+    """The machine: CPU seconds all its cores spent busy (not idle, not waiting for a disk)
+    since it booted, and the memory in use."""
+    import psutil
+
+    cpu = psutil.cpu_times()
+    busy = cpu.user + cpu.nice + cpu.system + cpu.irq + cpu.softirq + cpu.steal
+    return ProcessUsage(now, HOST, "host", 0, busy, psutil.virtual_memory().used)
 
 
 COLUMNS = [f.name for f in fields(ProcessUsage)]

@@ -246,8 +246,9 @@ def run_stage(
 
 
 def _start_usage(stage: LoadedStage, folder: Path) -> resources.UsageThread:
-    """Sample the stage's processes (when started here) and, once it runs, Locust's."""
-    sampler = resources.ResourceSampler(stage.pids or dict)
+    """Sample the stage's processes (when started here), Locust's once it runs, and the
+    whole machine's CPU."""
+    sampler = resources.ResourceSampler(stage.pids or dict, host=True)
     thread = resources.UsageThread(sampler, resources.UsageWriter(folder / resources.FILE_NAME))
     thread.start()
     return thread

@@ -27,6 +27,7 @@ import pytest
 from loadtests import report, resource_section, resource_use, results
 from loadtests.locust_process import LoadSettings
 from loadtests.resources import (
+    HOST,
     LOCUST,
     STAGE,
     ProcessUsage,
@@ -102,6 +103,20 @@ def test_the_cpu_seconds_of_a_process_and_of_its_children_are_its_own_clock():
     assert {s.role for s in found} == {STAGE}
 
 
+def test_the_machine_row_counts_the_busy_cpu_of_every_process():
+    sampler = ResourceSampler(host=True)  # no stage: only the machine
+    (before,) = sampler.sample()
+    burner = _start(BURNER)
+    try:
+        reported = float(burner.stdout.readline())
+        (after,) = sampler.sample()
+    finally:
+        _finish(burner)
+    assert (before.role, before.component, before.pid) == (HOST, "host", 0)
+    assert after.cpu_seconds - before.cpu_seconds >= reported - CPU_TOLERANCE
+    assert after.rss_bytes > 0  # the memory in use
+
+
 def test_resident_memory_grows_by_what_a_process_allocates(tmp_path):
     child = _start(ALLOCATOR)
     sampler = ResourceSampler(lambda: {"allocator": child.pid})
@@ -149,12 +164,14 @@ def synthetic_result() -> StageResult:
     orders (pid 20): 1.0 at 100, 1.5, 2.0: 1.0 s; its child 21, born under load, 0.5 at 105
         and 3.5 at 110.2: 3.5 s (from zero), 3.0 over the 5.2 s it was seen: 0.58 of a core
     locust (pid 30): 1.0 at 105 and 3.0 at 110.2: 3.0 s, none of it the stage's
+    the machine: 1000 busy CPU s at rest, 1000 at 100, 1010 at 105 and 1019.36 at 110.2
     memory: 50 + 40 MiB at rest; 60 + 40 + 30 at 105, 70 + 40 + 30 at 110.2
     """
     rows = []
     for t in (98.0, 99.0, 100.0):
         rows += [_usage(t, "gateway", 10, 0.5 if t < 100 else 0.6, 50)]
         rows += [_usage(t, "orders", 20, 1.0, 40)]
+        rows += [_usage(t, "host", 0, 1000.0, 4000, HOST)]
     rows += [
         _usage(105.0, "gateway", 10, 2.6, 60),
         _usage(105.0, "orders", 20, 1.5, 40),
@@ -164,6 +181,8 @@ def synthetic_result() -> StageResult:
         _usage(110.2, "orders", 20, 2.0, 40),
         _usage(110.2, "orders", 21, 3.5, 30),
         _usage(110.2, "locust", 30, 3.0, 80, LOCUST),
+        _usage(105.0, "host", 0, 1010.0, 4000, HOST),
+        _usage(110.2, "host", 0, 1019.36, 4000, HOST),
     ]
     entries = {
         ("GET", "GET /api/products"): _entry("GET", "GET /api/products", 900),
@@ -171,7 +190,7 @@ def synthetic_result() -> StageResult:
         ("ORDER", "order completion"): _entry("ORDER", "order completion", 100, 10),
         ("", "Aggregated"): _entry("", "Aggregated", 1100, 10),
     }
-    run = {"stage": "microservices", "started_at": 100.0, "ended_at": 110.0}
+    run = {"stage": "microservices", "started_at": 100.0, "ended_at": 110.0, "load_host_cpus": 2}
     return StageResult("microservices", Path("."), run, entries, {}, {}, [], rows)
 
 
@@ -199,11 +218,13 @@ def test_cpu_per_request_and_per_order_memory_and_the_hot_component():
     assert use.locust.cpu_seconds == pytest.approx(3.0)
     assert use.locust.busiest_peak == pytest.approx(2.0 / 5.2)
     assert not use.locust_busy
+    assert use.host.cores == pytest.approx(19.36 / 10.2)  # of use.host_cpus
+    assert use.host_cpus == 2
 
 
 def test_a_stage_whose_processes_were_not_sampled_has_no_figures():
     result = synthetic_result()
-    result.resource_samples = [s for s in result.resource_samples if s.role == LOCUST]
+    result.resource_samples = [s for s in result.resource_samples if s.role != STAGE]
     assert resource_use.stage_use(result) is None
     assert resource_use.locust_use(result).cpu_seconds == pytest.approx(3.0)
 
@@ -230,6 +251,8 @@ def test_the_peak_share_is_taken_over_the_span():
 
 # Per component: (pid, CPU seconds per second under load, MiB resident).
 MONOLITH = {"monolith": [(100, 0.2, 60), (101, 0.5, 70), (102, 0.45, 70)]}
+# The whole machine's busy cores under load (2 cores): nearly full during the monolith's run.
+MACHINE = {"monolith": 1.9, "microservices": 1.0}
 MICROSERVICES = {
     "gateway": [(200, 0.4, 50)],
     "catalog": [(201, 0.7, 55)],
@@ -250,10 +273,12 @@ def _write_samples(folder: Path, components: dict[str, list[tuple[int, float, in
         for name, processes in components.items()
         for pid, rate, mib in processes
     ]
+    busy = MACHINE[run["stage"]]
+    rows += [ProcessUsage(t, HOST, "host", 0, busy * max(0.0, t - started), 0) for t in ticks]
     writer = UsageWriter(folder / "resources.csv")
     writer.write(rows)
     writer.close()
-    (folder / "run.json").write_text(json.dumps(run | {"started_here": True}))
+    (folder / "run.json").write_text(json.dumps(run | {"started_here": True, "load_host_cpus": 2}))
     return ticks[-1] - started
 
 
@@ -303,6 +328,13 @@ def test_the_report_shows_the_resources_of_each_stage(tmp_path):
     assert "Passing requests and events between processes (gateway) took" in micro
     assert "the whole application is copied, 200 MiB each at rest" in page.meanings["monolith"]
     assert page.meanings["functions"].startswith("functions: not measured (remote stage)")
+    # 1.9 of 2 cores busy, the stage 1.15 of them (no Locust here): 0.75 by other work
+    assert (
+        "This machine's 2 cores were 1.90 busy on average under load, 0.75 by other work"
+        in page.meanings["monolith"]
+    )
+    assert "This machine's" not in micro
+    assert page.resources[("monolith", "host")] == "1.90 of 2"
 
     dom, log = render_in_chromium(folder / report.REPORT_NAME, tmp_path)
     drawn = Page(dom)
@@ -344,3 +376,5 @@ def test_a_run_of_a_stage_started_here_samples_it_at_rest_and_under_load(tmp_pat
     assert use.requests > 0 and use.cpu_seconds > 0 and use.core_ms_per_request > 0
     assert use.rest_rss > 0 and use.load_peak_rss > 0
     assert use.locust.cpu_seconds > 0
+    assert {s.role for s in samples} == {STAGE, LOCUST, HOST}
+    assert use.host.cores >= use.cores  # the machine's busy cores include the stage's
