@@ -72,6 +72,14 @@ compare-cluster: $(STAMP)  ## the comparison report of the in-cluster runs fetch
 chaos: $(STAMP)  ## load one stage while faults are injected, then reconcile: STAGE= [DB=postgresql]
 	$(PY) -m loadtests chaos $(STAGE) --db $(DB) $(if $(KEEP),--keep)
 
+# make project: the projection to a cluster from the manifests (every figure "projected")
+LOAD ?= 10x
+.PHONY: project
+project: $(STAMP)  ## projected replicas/cores at LOAD= (10x): STAGE= FROM=<run's stage folder or JSON> | CPU_MS=name=ms,... RPS= [SHAPE=]
+	$(PY) -m loadtests project --stage $(STAGE) --load $(LOAD) \
+	  $(if $(FROM),--from $(FROM),--cpu-ms "$(CPU_MS)" --rps $(RPS)) \
+	  $(if $(filter command line,$(origin SHAPE)),--shape $(SHAPE))
+
 test: $(STAMP) $(CHROMIUM)  ## lint, then every test (unit, contract on SQLite and PostgreSQL, integration)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

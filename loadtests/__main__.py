@@ -9,6 +9,7 @@ python -m loadtests report reports/20260101-120000
 python -m loadtests in-cluster monolith --url http://monolith.threefold-monolith:8080 --workers 2
 python -m loadtests fetch reports/cluster
 python -m loadtests chaos microservices --db postgresql
+python -m loadtests project --stage monolith --load 10x --cpu-ms monolith=4.2 --rps 47
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from loadtests import cluster_results, in_cluster, report, results
 from loadtests.chaos import command as chaos
 from loadtests.locust_process import PACINGS, LoadSettings
+from loadtests.projection import command as projection
 from loadtests.runner import REPORTS, Target, compare, new_folder, say
 from loadtests.verdict import judge
 from stages.definitions import STAGES
@@ -127,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     chaos.add_parser(commands)
     in_cluster.add_parser(commands)
     cluster_results.add_parser(commands)
+    projection.add_parser(commands)
 
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
@@ -138,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             return in_cluster.main(args)
         if args.command == "fetch":
             return cluster_results.main(args)
+        if args.command == "project":
+            return projection.main(args)
         if args.command == "report":
             found = _results_folder(args.folder)
             return _finish(report.write(found, args.folder), found, started)

@@ -29,7 +29,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. `config` may set DATABASE_URL and any ShopSettings field (lower case)."""
     config = dict(config or {})
     settings = ShopSettings(**{k: v for k, v in config.items() if k in ShopSettings.model_fields})
-    url = config.get("DATABASE_URL") or database_url(None, default="monolith")
+    url = config.get("DATABASE_URL") or database_url(
+        None, default="monolith", production=settings.production
+    )
 
     app = Flask(__name__)
     # OPTIONS is answered 405 with Allow, as on every stage, not with Flask's own 200.

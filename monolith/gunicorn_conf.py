@@ -1,16 +1,31 @@
 """gunicorn settings for the monolith; each can be overridden by the environment."""
 
 import os
+from collections.abc import Mapping
 
+from shop.persistence.database import PoolSettings, database_url
 from shop.settings import ShopSettings
-from shop.startup_errors import check_settings
+from shop.startup_errors import check_settings, readable_errors
 from shop.web.request_head import HEADER_FIELD_LIMIT, MAX_HEADER_FIELDS, REQUEST_LINE_LIMIT
 
-# Read the settings once here, in gunicorn's master: a bad value stops the start with one
-# readable line, instead of a traceback from every worker.
-check_settings(ShopSettings)
+LOCAL_BIND = "127.0.0.1:8000"
+# In a container: every interface, on the port every container of the shop listens on.
+PRODUCTION_BIND = "0.0.0.0:8080"
 
-bind = os.environ.get("BIND", "127.0.0.1:8000")
+
+def bind_address(env: Mapping[str, str], production: bool) -> str:
+    """BIND if set; else this machine only, or in production every interface on 8080."""
+    return env.get("BIND") or (PRODUCTION_BIND if production else LOCAL_BIND)
+
+
+# Read the settings once here, in gunicorn's master: a bad value (or, in production, no
+# DATABASE_URL) stops the start with one readable line, instead of a traceback per worker.
+shop_settings = check_settings(ShopSettings)
+check_settings(PoolSettings)
+with readable_errors():
+    database_url(None, default="monolith", production=shop_settings.production)
+
+bind = bind_address(os.environ, shop_settings.production)
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # gthread, answering a refused request head with problem+json (see the module).
 worker_class = "monolith.gunicorn_worker.ProblemWorker"

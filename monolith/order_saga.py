@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from monolith.wiring import Wiring
 from shop.domain.inventory import ReservationStatus
-from shop.domain.orders import Order, RejectReason, price_order
+from shop.domain.orders import Order, PaymentOutcome, RejectReason, price_order
 from shop.schemas import OrderIn
 from shop.usecases import catalog, idempotency, inventory, notifications, orders, payments
 from shop.usecases.idempotency import RequestKey
@@ -29,7 +29,7 @@ def place_order(wiring: Wiring, request: OrderIn, key: RequestKey | None = None)
             order.reject(RejectReason.OUT_OF_STOCK)
         else:
             charge = payments.charge(session, wiring.provider, order)
-            order.settle(charge.status)
+            order.settle(PaymentOutcome.of(charge.status))
             if charge.captured:
                 inventory.commit(session, order.id)
             else:

@@ -50,7 +50,7 @@ def _schema_of(annotated: Any) -> dict[str, Any]:
     return TypeAdapter(annotated).json_schema()
 
 
-def _query(model: type[BaseModel]) -> list[dict[str, Any]]:
+def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     """One query parameter per field of the model the servers validate the query with."""
     schema = model.model_json_schema(mode="validation")
     required = set(schema.get("required", []))
@@ -235,7 +235,7 @@ def _paths() -> dict[str, Any]:
                 "operationId": "listProducts",
                 "summary": "List products, with paging and text search",
                 "tags": ["catalog"],
-                "parameters": _query(schemas.ProductQuery),
+                "parameters": query_parameters(schemas.ProductQuery),
                 "responses": {"200": _answer(schemas.ProductPage, "A page of products")}
                 | _problems(*_READ),
             },
@@ -325,7 +325,7 @@ def _paths() -> dict[str, Any]:
                 "summary": "A customer's orders (admin)",
                 "tags": ["orders"],
                 "security": _ADMIN,
-                "parameters": _query(schemas.EmailQuery),
+                "parameters": query_parameters(schemas.EmailQuery),
                 "responses": {"200": _answer(schemas.OrderList, "Orders, oldest first")}
                 | _problems(*_ADMIN_READ),
             },
@@ -345,7 +345,7 @@ def _paths() -> dict[str, Any]:
                 "summary": "The charges of an order (admin)",
                 "tags": ["payments"],
                 "security": _ADMIN,
-                "parameters": _query(schemas.OrderIdQuery),
+                "parameters": query_parameters(schemas.OrderIdQuery),
                 "responses": {"200": _answer(schemas.PaymentList, "Charges")}
                 | _problems(*_ADMIN_READ),
             },
@@ -356,7 +356,7 @@ def _paths() -> dict[str, Any]:
                 "summary": "Messages sent to a customer (admin)",
                 "tags": ["notifications"],
                 "security": _ADMIN,
-                "parameters": _query(schemas.EmailQuery),
+                "parameters": query_parameters(schemas.EmailQuery),
                 "responses": {"200": _answer(schemas.NotificationList, "Messages, oldest first")}
                 | _problems(*_ADMIN_READ),
             },

@@ -13,7 +13,8 @@ LOCAL_ADMIN_TOKEN = "local-admin-token"  # noqa: S105 - documented local default
 
 
 class ShopSettings(BaseSettings):
-    """`THREEFOLD_ENV=production` refuses the local admin token and the SQLite default."""
+    """`THREEFOLD_ENV=production` refuses the local admin token (here) and the SQLite
+    default (where a process finds its database: shop.persistence.database.database_url)."""
 
     model_config = SettingsConfigDict(extra="ignore")
 
@@ -27,9 +28,13 @@ class ShopSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_placeholder_in_production(self) -> ShopSettings:
-        if self.threefold_env == "production" and self.admin_token == LOCAL_ADMIN_TOKEN:
+        if self.production and self.admin_token == LOCAL_ADMIN_TOKEN:
             raise ValueError("ADMIN_TOKEN must be set to a secret in production")
         return self
+
+    @property
+    def production(self) -> bool:
+        return self.threefold_env == "production"
 
     @property
     def provider(self) -> ProviderSettings:

@@ -1,7 +1,8 @@
 """Start-up errors a person can read: one or two lines that name the cause and the fix.
 
 A process that cannot start (a setting out of its limits, a PostgreSQL
-database that does not exist or a server that does not answer) prints
+database that does not exist or a server that does not answer, no database
+URL in production) prints
 
     error: PAYMENT_FAILURE_RATE=2 is not allowed: must be at most 1 ...
       (set THREEFOLD_DEBUG=1 to see the traceback)
@@ -19,11 +20,16 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from typing import TypeVar
 
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
+
+from shop.persistence.database import MissingDatabaseUrl
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
 DEBUG_SETTING = "THREEFOLD_DEBUG"
 EXIT_CODE = 2
@@ -114,6 +120,8 @@ def explain(error: BaseException) -> list[str]:
     """What went wrong, as lines a person reads; the exception's first line if not known."""
     if isinstance(error, ValidationError) and error.title and _is_settings(error.title):
         return explain_settings(error)
+    if isinstance(error, MissingDatabaseUrl):
+        return [str(error)]
     if isinstance(error, DBAPIError):
         known = explain_database(error)
         if known:
@@ -153,10 +161,10 @@ def readable_errors(what: str = "") -> Iterator[None]:
         raise SystemExit(EXIT_CODE) from None
 
 
-def check_settings(settings: type[BaseSettings], what: str = "") -> None:
+def check_settings(settings: type[SettingsT], what: str = "") -> SettingsT:
     """Read `settings` from the environment once, so that a bad value stops the start."""
     with readable_errors(what):
-        settings()
+        return settings()
 
 
 def readable_lines(output: str) -> list[str]:

@@ -207,7 +207,9 @@ class Launcher:
                     if answer.status_code == 200:
                         _check_identity(running, answer)
                         return
-                    last_error = f"{spec.ready_path} answered {answer.status_code}"
+                    # the body says why (a function's readiness names the failing check)
+                    why = answer.text.strip()[:300]
+                    last_error = f"{spec.ready_path} answered {answer.status_code} {why}".rstrip()
                 except httpx.TimeoutException:
                     last_error = "no answer"
                 except httpx.HTTPError as error:

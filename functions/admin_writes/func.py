@@ -1,8 +1,8 @@
 """admin-writes: add and change products, restock. Rare calls, so one function for all.
 
-It owns two databases: a new product's stock level is made in inventory first
-(idempotent), then the product in the catalog, so no product is ever without
-stock to restock; a failure in between leaves only an unused zero stock level.
+It owns two databases: a new product is added by the shared rule
+(shop/usecases/new_product.py), a transaction on inventory's database, then one
+on the catalog's.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from starlette.requests import Request
 from functions.runtime.http_function import HttpFunction
 from shop.domain.catalog import Product
 from shop.schemas import ProductIn, ProductOut, ProductUpdate, RestockIn, StockOut
-from shop.usecases import catalog, inventory
+from shop.usecases import catalog, inventory, new_product
 from shop.web.asgi import json_response
 
 
@@ -33,8 +33,13 @@ class AdminWrites(HttpFunction):
         return json_response(ProductOut.of(product), 201, headers)
 
     def _create(self, product: Product) -> None:
+        new_product.add_product(product, self._keep_stock, self._record)
+
+    def _keep_stock(self, sku: str) -> None:
         with self.databases["inventory"].writing() as session:
-            inventory.track(session, product.sku)
+            inventory.track(session, sku)
+
+    def _record(self, product: Product) -> None:
         with self.databases["catalog"].writing() as session:
             catalog.create_product(session, product)
 

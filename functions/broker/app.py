@@ -31,7 +31,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from functions.broker import wire_format
-from functions.broker.core import EventBroker, OverCapacity
+from functions.broker.broker import EventBroker
+from functions.broker.capacity import OverCapacity
 from functions.broker.manifests import load_manifests
 from functions.broker.settings import BrokerSettings
 from shop.instance import this_instance
@@ -50,9 +51,10 @@ def _broker(request: Request) -> EventBroker:
 async def ingress(request: Request) -> Response:
     broker = _broker(request)
     name = request.path_params.get("broker")
-    target = broker.find(name)
+    target = broker.routing.find(name)
     if target is None:
-        raise Problem("not-found", f"no broker named {name!r} (known: {', '.join(broker.brokers)})")
+        known = ", ".join(broker.routing.brokers)
+        raise Problem("not-found", f"no broker named {name!r} (known: {known})")
     if not broker.accepting:
         raise Problem("service-unavailable", "the broker is stopping")
     body = await read_body(request, broker.settings.broker_max_body_bytes)
@@ -84,7 +86,7 @@ async def readyz(request: Request) -> Response:
 async def dead_letters(request: Request) -> Response:
     store = _broker(request).dead_letters
     if request.method == "DELETE":
-        store.records.clear()
+        store.clear()
         return Response(status_code=204)
     return JSONResponse(list(store.records))
 

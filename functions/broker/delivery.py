@@ -27,7 +27,7 @@ import base64
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
@@ -120,10 +120,19 @@ def error_extensions(destination: str, attempt: Attempt) -> dict[str, object]:
 
 
 class Sender:
-    """POSTs events with retries; one per broker, sharing a connection pool."""
+    """POSTs events with retries; one per broker, sharing a connection pool.
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    `sleep` waits between attempts: asyncio's unless given (a test passes one that
+    records the backoff instead of waiting it out).
+    """
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.client = client
+        self.sleep = sleep
 
     async def attempt(self, url: str, message: HTTPMessage, timeout: float, number: int) -> Attempt:
         """One POST, classified; never raises for anything the subscriber does."""
@@ -182,7 +191,7 @@ class Sender:
         attempt: Attempt | None = None
         for number in range(1, total + 1):
             if number > 1:
-                await asyncio.sleep(policy.backoff(number - 2))
+                await self.sleep(policy.backoff(number - 2))
             attempt = await self.attempt(url, message, policy.timeout, number)
             reply = attempt.reply if attempt.ok else None
             if reply is not None and accept_reply is not None and not accept_reply(reply):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -44,7 +44,28 @@ def ping_event(source: PingSource) -> Any:
     return wire_format.make_event(attributes, source.data)
 
 
+def describe_ping_source(source: PingSource, url: str | None, interval: float) -> dict[str, Any]:
+    """One PingSource as GET /triggers shows it: the manifest's fields and the local URL."""
+    return {
+        "name": source.name,
+        "namespace": source.namespace,
+        "source": source.source,
+        "schedule": source.schedule,
+        "intervalSeconds": interval if interval > 0 else None,
+        "contentType": source.content_type,
+        "data": source.data.decode(errors="replace") if source.data is not None else None,
+        "sink": source.sink.describe(),
+        "url": url,
+    }
+
+
 class PingEmitter:
+    """Sends every PingSource's event to its sink, every `interval` seconds.
+
+    `clock` and `sleep` are the event loop's unless given: a test passes a fake pair
+    to check the schedule without waiting for it.
+    """
+
     def __init__(
         self,
         sources: list[tuple[PingSource, str | None]],
@@ -53,6 +74,8 @@ class PingEmitter:
         sender: Sender,
         spawn: Callable[[Coroutine[Any, Any, None], str], None],
         stats: _Counts,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.sources = sources
         self.interval = interval
@@ -60,6 +83,8 @@ class PingEmitter:
         self.sender = sender
         self.spawn = spawn
         self.stats = stats
+        self.clock = clock
+        self.sleep = sleep
 
     async def run(self) -> None:
         """Tick on a fixed rate (no drift); a tick missed while the loop was busy is skipped."""
@@ -71,13 +96,13 @@ class PingEmitter:
                 url or "UNRESOLVED, not sent",
                 self.interval,
             )
-        loop = asyncio.get_running_loop()
-        next_tick = loop.time() + self.interval
+        now = self.clock or asyncio.get_running_loop().time
+        next_tick = now() + self.interval
         while True:
-            await asyncio.sleep(max(0.0, next_tick - loop.time()))
+            await self.sleep(max(0.0, next_tick - now()))
             next_tick += self.interval
-            if next_tick < loop.time():
-                next_tick = loop.time() + self.interval
+            if next_tick < now():
+                next_tick = now() + self.interval
             for source, url in self.sources:
                 if url is not None:
                     self.spawn(self._send(source, url), f"ping of pingsource {source.name}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from functions.runtime.http_function import HttpFunction
-from functions.runtime.messages import ProductList
+from shop.messages import ProductList
 from shop.schemas import ProductOut, ProductPage, ProductQuery
 from shop.usecases import catalog
 from shop.web.asgi import json_response

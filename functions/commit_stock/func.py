@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from functions.runtime import saga_events
 from functions.runtime.event_function import EventFunction
-from functions.runtime.event_payloads import acknowledgement
+from functions.runtime.event_payloads import acknowledgement, order_id_of
 from shop.usecases import inventory
 
 
@@ -21,7 +21,7 @@ class CommitStock(EventFunction):
     consumes = (saga_events.ORDER_CONFIRMED,)
 
     def process(self, session: Session, event: BaseCloudEvent) -> BaseCloudEvent:
-        order_id = saga_events.data_of(event)["id"]
+        order_id = order_id_of(saga_events.data_of(event))
         inventory.commit(session, order_id)
         return acknowledgement(saga_events.STOCK_COMMITTED, order_id, self.name)
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from functions.runtime import saga_events
 from functions.runtime.event_function import EventFunction
 from functions.runtime.event_payloads import outcome_event
-from shop.domain.orders import RejectReason
+from shop.domain.orders import PaymentOutcome, RejectReason
 from shop.usecases import followups, orders
 
 ACKNOWLEDGED_STEP = {
@@ -55,7 +55,7 @@ class FinalizeOrder(EventFunction):
             if event.get_type() == saga_events.STOCK_REJECTED:
                 order.reject(RejectReason.OUT_OF_STOCK)
             else:
-                order.settle(data["status"])
+                order.settle(PaymentOutcome.of(data["status"]))
             orders.save(session, order)
             followups.expect(session, order, datetime.now(UTC))
         return outcome_event(order, self.name)

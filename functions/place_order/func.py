@@ -18,6 +18,7 @@ from functions.runtime.event_payloads import placed_event
 from functions.runtime.http_function import HttpFunction
 from shop.domain.catalog import Product
 from shop.domain.orders import Order, price_order
+from shop.messages import ProductList
 from shop.problems import Problem
 from shop.schemas import OrderIn, OrderOut
 from shop.usecases import idempotency, orders
@@ -70,7 +71,7 @@ class PlaceOrder(HttpFunction):
             answer.raise_for_status()
         except httpx.HTTPError as error:
             raise Problem("service-unavailable", f"the catalog is unavailable ({error})") from None
-        return {p["sku"]: Product(**p) for p in answer.json()["items"]}
+        return ProductList.model_validate(answer.json()).by_sku()
 
 
 def new() -> PlaceOrder:

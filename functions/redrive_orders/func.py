@@ -48,7 +48,7 @@ class RedriveOrders(EventFunction):
         super().stop()
 
     def once(self, event: BaseCloudEvent) -> None:
-        after = self.settings.redrive_after
+        after = self.settings.redrive_older_than
         if after is None:
             after = float(saga_events.data_of(event).get("older_than_seconds", DEFAULT_AFTER))
         now = datetime.now(UTC)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from functions.runtime import saga_events
 from functions.runtime.event_function import EventFunction
-from functions.runtime.event_payloads import acknowledgement
+from functions.runtime.event_payloads import acknowledgement, order_id_of
 from shop.usecases import inventory
 
 
@@ -23,7 +23,7 @@ class ReleaseStock(EventFunction):
     consumes = (saga_events.ORDER_REJECTED,)
 
     def process(self, session: Session, event: BaseCloudEvent) -> BaseCloudEvent:
-        order_id = saga_events.data_of(event)["id"]
+        order_id = order_id_of(saga_events.data_of(event))
         inventory.release(session, order_id)
         return acknowledgement(saga_events.STOCK_RELEASED, order_id, self.name)
 

@@ -32,13 +32,20 @@ def placed_event(order: Order, function: str) -> BaseCloudEvent:
 
 
 def outcome_event(order: Order, function: str) -> BaseCloudEvent:
-    """shop.order.confirmed / shop.order.rejected, with the order as the customer sees it."""
+    """shop.order.confirmed / shop.order.rejected: `order_id`, as every saga event has, and
+    the order as the customer sees it (OrderOut's fields, which notify-customer reads)."""
     type_ = (
         saga_events.ORDER_CONFIRMED if order.status == "confirmed" else saga_events.ORDER_REJECTED
     )
-    return saga_events.new_event(
-        type_, order.id, OrderOut.of(order).model_dump(mode="json"), function
-    )
+    data = {"order_id": order.id} | OrderOut.of(order).model_dump(mode="json")
+    return saga_events.new_event(type_, order.id, data, function)
+
+
+def order_id_of(data: dict[str, Any]) -> str:
+    """The order a saga event is about. An outcome event published before outcome events
+    carried `order_id` (one still in flight, or re-driven from a recorded reply) names it
+    as the order's `id` only."""
+    return data["order_id"] if "order_id" in data else data["id"]
 
 
 def acknowledgement(type_: str, order_id: str, function: str) -> BaseCloudEvent:

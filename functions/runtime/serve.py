@@ -23,7 +23,8 @@ import hypercorn.asyncio
 import hypercorn.config
 
 from functions.runtime.settings import FunctionSettings
-from shop.startup_errors import check_settings
+from shop.persistence.database import PoolSettings
+from shop.startup_errors import check_settings, readable_errors
 from shop.web.request_head import MAX_HEAD_BYTES
 
 
@@ -31,9 +32,11 @@ def serve(new: Callable[[], object], events: bool) -> None:
     """Serve `new()` on LISTEN_ADDRESS (default :8080): events=True for CloudEvent functions."""
     # func-python reads the settings in the function's start(), inside a lifespan whose
     # failure it only logs: read them here first, so a bad value stops the process.
-    check_settings(FunctionSettings)
+    settings = check_settings(FunctionSettings)
+    function = new()
+    _check_databases(function, settings)
     middleware = func_python.cloudevent if events else func_python.http
-    app = middleware.ASGIApplication(new())
+    app = middleware.ASGIApplication(function)
     config = hypercorn.config.Config()
     config.bind = _binds()
     config.graceful_timeout = 5.0
@@ -41,6 +44,16 @@ def serve(new: Callable[[], object], events: bool) -> None:
     # default, 16 KiB, is less, and its refusal is plain text).
     config.h11_max_incomplete_size = MAX_HEAD_BYTES
     asyncio.run(_serve(app, config))
+
+
+def _check_databases(function: object, settings: FunctionSettings) -> None:
+    """Find the function's databases as its start() will: no URL in production (no SQLite
+    default there) or a bad pool size stops the process here, in one readable line."""
+    contexts = getattr(function, "contexts", None) or (getattr(function, "context", ""),)
+    with readable_errors():
+        check_settings(PoolSettings)
+        for context in filter(None, contexts):
+            settings.database(context)
 
 
 def _binds() -> list[str]:

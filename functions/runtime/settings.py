@@ -15,9 +15,10 @@ class FunctionSettings(ShopSettings):
     # The catalog-read function, which place-order asks for prices.
     catalog_url: str = "http://127.0.0.1:8080"
     call_timeout: float = Field(3.0, gt=0)
-    # The re-drive publishes orders pending for longer than this again (overrides the
-    # PingSource's data when set).
-    redrive_after: float | None = Field(None, ge=0)
+    # Seconds: redrive-orders publishes again what waited longer than this. Unset, the
+    # PingSource's `older_than_seconds` decides (k8s/functions/pingsource.yaml); set, it
+    # overrides that. (Not the orders service's REDRIVE_AFTER, which has no PingSource.)
+    redrive_older_than: float | None = Field(None, ge=0)
     # A pending charge older than this was left by an attempt that died (the charge
     # trigger's delivery timeout is 15 s): charge-payment cancels it.
     charge_stale_after: float = Field(20.0, gt=0)
@@ -29,5 +30,6 @@ class FunctionSettings(ShopSettings):
     log_level: str = "INFO"
 
     def database(self, context: str) -> str:
-        """`<CONTEXT>_DATABASE_URL`, else `DATABASE_URL`, else a SQLite file of the context."""
-        return database_url(context, default=context)
+        """`<CONTEXT>_DATABASE_URL`, else `DATABASE_URL`, else a SQLite file of the context
+        (refused in production)."""
+        return database_url(context, default=context, production=self.production)

@@ -63,7 +63,7 @@ FAST_RECOVERY: dict[str, dict[str, dict[str, str]]] = {
     },
     "functions": {
         "broker": {"PING_INTERVAL": "1"},
-        "redrive-orders": {"REDRIVE_AFTER": "3"},
+        "redrive-orders": {"REDRIVE_OLDER_THAN": "3"},
         "charge-payment": {"CHARGE_STALE_AFTER": "8"},
     },
 }

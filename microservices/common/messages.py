@@ -1,4 +1,5 @@
-"""Bodies of the services' internal calls (under /internal, never routed by the gateway)."""
+"""Bodies of the services' internal calls (under /internal, never routed by the gateway)
+that only this stage has; the ones both split stages exchange are in shop/messages.py."""
 
 from __future__ import annotations
 
@@ -8,17 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shop.domain.inventory import Reservation
 from shop.domain.orders import MAX_ORDER_TOTAL_CENTS, Order
-from shop.schemas import Currency, OrderOut, ProductOut, Sku
+from shop.schemas import Currency, OrderOut, Sku
 
 Amount = Annotated[int, Field(ge=1, le=MAX_ORDER_TOTAL_CENTS)]  # an order total, not a price
 
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class ProductList(BaseModel):
-    items: list[ProductOut]
 
 
 class ReserveIn(_In):

@@ -1,7 +1,9 @@
 """Building a service: the same FastAPI skeleton for each of the five contexts.
 
 Each service gets its settings, its own database, problem+json for every
-error, a request id in every log line, /healthz and /readyz (its database).
+error, a request id in every log line, /healthz and /readyz (its database), and
+its own OpenAPI document at /openapi.json with /docs to try it (the gateway routes
+only the public API there, so neither is reachable through it).
 """
 
 from __future__ import annotations
@@ -11,19 +13,21 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
-from microservices.common.http import json_response, problem_response
+from microservices.common import openapi
+from microservices.common.deps import DatabaseDep
 from microservices.common.settings import ServiceSettings
 from shop.domain.errors import DomainError
-from shop.persistence.database import Database
+from shop.persistence.database import Database, PoolSettings
 from shop.problems import Problem, validation_problem
 from shop.schemas import Health
 from shop.web import request_id
 from shop.web.allowed_methods import allow_header
+from shop.web.asgi import problem_response
 from shop.web.log_safe import loggable_path
 
 _HTTP_PROBLEMS = {404: "not-found", 405: "method-not-allowed"}
@@ -38,10 +42,13 @@ def build_service(
 ) -> FastAPI:
     request_id.configure_logging(name, settings.log_level)
     log = logging.getLogger(name)
+    # Found now, not in the lifespan: no URL in production, or a bad pool size, stops the
+    # start with one readable line (shop.startup) instead of a lifespan traceback.
+    url, pool = settings.database_for(name), PoolSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.database = Database(settings.database_for(name))
+        app.state.database = Database(url, pool)
         if on_start:
             on_start(app)
         log.info("%s ready", name)
@@ -52,9 +59,9 @@ def build_service(
 
     app = FastAPI(
         title=f"threefold {name}",
-        docs_url=None,
+        docs_url="/docs",
         redoc_url=None,
-        openapi_url=None,
+        openapi_url="/openapi.json",
         lifespan=lifespan,
         # /api/products/ is not /api/products: a 404 like on every stage, never a redirect
         # (whose Location would name this service's own address).
@@ -64,7 +71,8 @@ def build_service(
     app.state.name = name
     app.state.routers = [*routers, _health_router()]
     for router in app.state.routers:
-        app.include_router(router)
+        app.include_router(router, responses=openapi.PROBLEMS)
+    openapi.install(app, _routes(app))
     _take_head_where_get(app)
     _add_error_handlers(app, log)
 
@@ -86,25 +94,35 @@ def _health_router() -> APIRouter:
     router = APIRouter(tags=["health"])
 
     @router.get("/healthz")
-    def healthz():
-        return json_response(Health(status="ok"))
+    async def healthz() -> Health:
+        return Health(status="ok")
 
-    @router.get("/readyz")
-    def readyz(request: Request):
+    @router.get("/readyz", responses={503: {"model": Health}})
+    def readyz(database: DatabaseDep, response: Response) -> Health:
         try:
-            request.app.state.database.ping()
+            database.ping()
         except Exception as error:  # noqa: BLE001 - any failure means not ready
-            return json_response(Health(status="unavailable", checks={"database": str(error)}), 503)
-        return json_response(Health(status="ok", checks={"database": "ok"}))
+            response.status_code = 503
+            return Health(status="unavailable", checks={"database": str(error)})
+        return Health(status="ok", checks={"database": "ok"})
 
     return router
 
 
 def _take_head_where_get(app: FastAPI) -> None:
-    """A HEAD is answered as the GET of the same path, without the body (uvicorn drops it)."""
+    """A HEAD is answered as the GET of the same path, without the body (uvicorn drops it).
+
+    By a route of its own that takes HEAD only and stays out of the OpenAPI document,
+    which would otherwise list every GET twice (HTTP says a GET brings its HEAD anyway)."""
     for route in _routes(app):
         if "GET" in route.methods:
-            route.methods.add("HEAD")
+            app.add_api_route(
+                route.path,
+                route.endpoint,  # its answer's model comes from the return annotation
+                methods=["HEAD"],
+                dependencies=route.dependencies,
+                include_in_schema=False,
+            )
 
 
 def _routes(app: FastAPI) -> list[APIRoute]:

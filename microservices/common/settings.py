@@ -13,7 +13,8 @@ SAGA_LEASE_MARGIN = 10.0  # seconds
 class ServiceSettings(SplitStageSettings):
     """Read once from the environment. DATABASE_URL is the service's own database."""
 
-    database_url: str = ""  # empty: a SQLite file named after the service in THREEFOLD_DATA_DIR
+    # Empty: a SQLite file named after the service in THREEFOLD_DATA_DIR, refused in production.
+    database_url: str = ""
     payment_timeout: float = Field(2.0, gt=0)
     # The orders service re-drives sagas that stopped half way.
     redrive_interval: float = Field(2.0, gt=0)
@@ -30,4 +31,4 @@ class ServiceSettings(SplitStageSettings):
     def database_for(self, service: str) -> str:
         from shop.persistence.database import database_url
 
-        return self.database_url or database_url(None, default=service)
+        return self.database_url or database_url(None, default=service, production=self.production)

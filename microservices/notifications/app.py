@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 
-from microservices.common.http import Admin, json_body, json_response, query
+from microservices.common.deps import Admin, ReadSessionDep, WriteSessionDep, json_body, query
 from microservices.common.messages import NotifyIn
 from microservices.common.service import build_service
 from microservices.common.settings import ServiceSettings
@@ -18,17 +18,18 @@ internal = APIRouter(prefix="/internal/notifications", tags=["internal"])
 
 
 @public.get("", dependencies=[Admin])
-def list_notifications(request: Request, params: Annotated[EmailQuery, query(EmailQuery)]):
-    with request.app.state.database.reading() as session:
-        found = notifications.for_email(session, params.email)
-    return json_response(NotificationList(items=[NotificationOut.of(n) for n in found]))
+def list_notifications(
+    params: Annotated[EmailQuery, query(EmailQuery)], session: ReadSessionDep
+) -> NotificationList:
+    found = notifications.for_email(session, params.email)
+    return NotificationList(items=[NotificationOut.of(n) for n in found])
 
 
 @internal.post("")
-def notify(request: Request, body: Annotated[NotifyIn, json_body(NotifyIn)]):
-    with request.app.state.database.writing() as session:
-        notification = notifications.notify(session, body.to_domain())
-    return json_response(NotificationOut.of(notification))
+def notify(
+    body: Annotated[NotifyIn, json_body(NotifyIn)], session: WriteSessionDep
+) -> NotificationOut:
+    return NotificationOut.of(notifications.notify(session, body.to_domain()))
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:

@@ -5,9 +5,16 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request, Response, status
 
-from microservices.common.http import Admin, json_body, json_response, query
+from microservices.common.deps import (
+    Admin,
+    DatabaseDep,
+    ReadSessionDep,
+    SettingsDep,
+    json_body,
+    query,
+)
 from microservices.common.service import build_service
 from microservices.common.settings import ServiceSettings
 from microservices.orders import saga
@@ -19,37 +26,47 @@ from shop.usecases import idempotency, orders
 public = APIRouter(prefix="/api/orders", tags=["orders"])
 
 
-def _idempotency_key(request: Request) -> str | None:
+async def get_peers(request: Request) -> Peers:
+    return request.app.state.peers
+
+
+PeersDep = Annotated[Peers, Depends(get_peers)]
+
+
+async def idempotency_key(request: Request) -> str | None:
+    """The Idempotency-Key header, checked (and refused once too many) before the body."""
     return idempotency.parse_key(request.headers.getlist(idempotency.HEADER))
 
 
-@public.post("")
+@public.post("", status_code=status.HTTP_202_ACCEPTED)
 def place_order(
-    request: Request,
-    key: Annotated[str | None, Depends(_idempotency_key)],  # checked before the body
+    database: DatabaseDep,
+    peers: PeersDep,
+    settings: SettingsDep,
+    key: Annotated[str | None, Depends(idempotency_key)],
     body: Annotated[OrderIn, json_body(OrderIn)],
-):
-    state = request.app.state
-    request_key = idempotency.for_request(key, body, state.settings.idempotency_key_ttl)
+    response: Response,
+) -> OrderOut:
+    request_key = idempotency.for_request(key, body, settings.idempotency_key_ttl)
     order = idempotency.place_once(
-        state.database,
+        database,
         request_key,
-        partial(saga.place, state.database, state.peers, body, state.saga_lease, request_key),
+        partial(saga.place, database, peers, body, settings.saga_lease, request_key),
     )
-    return json_response(OrderOut.of(order), 202, {"Location": f"/api/orders/{order.id}"})
+    response.headers["Location"] = f"/api/orders/{order.id}"
+    return OrderOut.of(order)
 
 
 @public.get("/{order_id}")
-def get_order(request: Request, order_id: str):
-    with request.app.state.database.reading() as session:
-        return json_response(OrderOut.of(orders.get(session, order_id)))
+def get_order(order_id: str, session: ReadSessionDep) -> OrderOut:
+    return OrderOut.of(orders.get(session, order_id))
 
 
 @public.get("", dependencies=[Admin])
-def list_orders(request: Request, params: Annotated[EmailQuery, query(EmailQuery)]):
-    with request.app.state.database.reading() as session:
-        found = orders.by_email(session, params.email)
-    return json_response(OrderList(items=[OrderOut.of(o) for o in found]))
+def list_orders(
+    params: Annotated[EmailQuery, query(EmailQuery)], session: ReadSessionDep
+) -> OrderList:
+    return OrderList(items=[OrderOut.of(o) for o in orders.by_email(session, params.email)])
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
@@ -57,7 +74,6 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     def start(app: FastAPI) -> None:
         app.state.peers = Peers.from_settings(settings)
-        app.state.saga_lease = settings.saga_lease
         app.state.redriver = Redriver(
             app.state.database,
             app.state.peers,

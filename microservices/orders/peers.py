@@ -13,6 +13,7 @@ from microservices.common.settings import ServiceSettings
 from microservices.common.upstream import Upstream
 from shop.domain.catalog import Product
 from shop.domain.orders import Order
+from shop.messages import ProductList
 from shop.problems import Problem
 from shop.schemas import OrderOut
 
@@ -46,7 +47,7 @@ class Peers:
         found = self.catalog.call(
             "GET", "/internal/products", params={"sku": skus}, idempotent=True
         )
-        return {p["sku"]: Product(**p) for p in found["items"]}
+        return ProductList.model_validate(found).by_sku()
 
     def reserve(self, order: Order) -> str:
         """held / rejected / released / committed: the reservation's state after the call."""

@@ -27,7 +27,7 @@ import logging
 
 from microservices.common.upstream import NoAnswer, NotSent, UpstreamError, unavailable
 from microservices.orders.peers import Peers
-from shop.domain.orders import Order, RejectReason, price_order
+from shop.domain.orders import Order, PaymentOutcome, RejectReason, price_order
 from shop.persistence.database import Database
 from shop.problems import Problem
 from shop.schemas import OrderIn
@@ -109,12 +109,12 @@ def advance(
         if reservation == "rejected":
             order.reject(RejectReason.OUT_OF_STOCK)
         else:
-            status = _payment_outcome(peers, order, first_attempt)
-            if status == "captured":
+            outcome = _payment_outcome(peers, order, first_attempt)
+            if outcome is PaymentOutcome.CAPTURED:
                 peers.commit(order.id)
             else:
                 peers.release(order.id)
-            order.settle(status)
+            order.settle(outcome)
     except UpstreamError as error:
         log.warning("order %s stays pending: %s", order.id, error)
         return order
@@ -133,7 +133,7 @@ def advance(
     return stored
 
 
-def _payment_outcome(peers: Peers, order: Order, first_attempt: bool) -> str:
+def _payment_outcome(peers: Peers, order: Order, first_attempt: bool) -> PaymentOutcome:
     """captured, declined or failed: never a charge whose outcome is unknown.
 
     Only on the saga's first attempt does a refused connection prove that payments
@@ -145,7 +145,7 @@ def _payment_outcome(peers: Peers, order: Order, first_attempt: bool) -> str:
     except NotSent as error:
         if first_attempt:
             log.warning("order %s: %s, nothing was charged", order.id, error)
-            return "failed"
+            return PaymentOutcome.FAILED
         log.warning("order %s: charge %s, cancelling it", order.id, error.detail)
         status = "pending"
     except NoAnswer as error:
@@ -153,7 +153,7 @@ def _payment_outcome(peers: Peers, order: Order, first_attempt: bool) -> str:
         status = "pending"
     if status == "pending":
         status = peers.cancel_charge(order)  # if payments is unreachable, stays pending
-    return status
+    return PaymentOutcome.of(status)
 
 
 def notify(database: Database, peers: Peers, order: Order) -> None:

@@ -9,9 +9,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 
-from microservices.common.http import Admin, json_body, json_response, query
+from microservices.common.deps import (
+    Admin,
+    DatabaseDep,
+    ReadSessionDep,
+    WriteSessionDep,
+    json_body,
+    query,
+)
 from microservices.common.messages import CancelIn, ChargeIn
 from microservices.common.service import build_service
 from microservices.common.settings import ServiceSettings
@@ -23,35 +30,44 @@ public = APIRouter(prefix="/api/payments", tags=["payments"])
 internal = APIRouter(prefix="/internal/charges", tags=["internal"])
 
 
+async def get_provider(request: Request) -> SimulatedProvider:
+    return request.app.state.provider
+
+
+ProviderDep = Annotated[SimulatedProvider, Depends(get_provider)]
+
+
 @public.get("", dependencies=[Admin])
-def list_payments(request: Request, params: Annotated[OrderIdQuery, query(OrderIdQuery)]):
-    with request.app.state.database.reading() as session:
-        found = payments.charges_for_order(session, params.order_id)
-    return json_response(PaymentList(items=[PaymentOut.of(c) for c in found]))
+def list_payments(
+    params: Annotated[OrderIdQuery, query(OrderIdQuery)], session: ReadSessionDep
+) -> PaymentList:
+    found = payments.charges_for_order(session, params.order_id)
+    return PaymentList(items=[PaymentOut.of(c) for c in found])
 
 
 @internal.post("")
-def charge(request: Request, body: Annotated[ChargeIn, json_body(ChargeIn)]):
+def charge(
+    database: DatabaseDep, provider: ProviderDep, body: Annotated[ChargeIn, json_body(ChargeIn)]
+) -> PaymentOut:
     """Charge once per order id; asked again, answers the recorded (maybe pending) charge."""
-    database = request.app.state.database
     with database.writing() as session:
         opened, is_new = payments.open_charge(
             session, body.order_id, body.amount_cents, body.currency
         )
     if not is_new:
-        return json_response(PaymentOut.of(opened))
-    decision = request.app.state.provider.decide(body.payment_token, body.amount_cents)
+        return PaymentOut.of(opened)
+    decision = provider.decide(body.payment_token, body.amount_cents)
     with database.writing() as session:
         recorded = payments.record_decision(session, body.order_id, decision)
-    return json_response(PaymentOut.of(recorded))
+    return PaymentOut.of(recorded)
 
 
 @internal.post("/{order_id}/cancel")
-def cancel(request: Request, order_id: str, body: Annotated[CancelIn, json_body(CancelIn)]):
+def cancel(
+    order_id: str, body: Annotated[CancelIn, json_body(CancelIn)], session: WriteSessionDep
+) -> PaymentOut:
     """The caller gave up: a pending (or absent) charge becomes failed; a final one is answered."""
-    with request.app.state.database.writing() as session:
-        charge = payments.cancel(session, order_id, body.amount_cents, body.currency)
-    return json_response(PaymentOut.of(charge))
+    return PaymentOut.of(payments.cancel(session, order_id, body.amount_cents, body.currency))
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:

@@ -1,11 +1,13 @@
 """Catalog blueprint: products, public reads and admin writes."""
 
+from functools import partial
+
 from flask import Blueprint
 
 from monolith.flask_web import admin_only, body, json_response, query
 from monolith.wiring import wiring
 from shop.schemas import ProductIn, ProductOut, ProductPage, ProductQuery, ProductUpdate
-from shop.usecases import catalog, inventory
+from shop.usecases import catalog, inventory, new_product
 
 bp = Blueprint("catalog", __name__, url_prefix="/api/products")
 
@@ -34,9 +36,12 @@ def get_product(sku: str):
 @admin_only
 def create_product():
     product = body(ProductIn).to_domain()
-    with wiring().database.writing() as session:
-        catalog.create_product(session, product)
-        inventory.track(session, product.sku)
+    with wiring().database.writing() as session:  # one transaction holds both steps
+        new_product.add_product(
+            product,
+            keep_stock=partial(inventory.track, session),
+            record=partial(catalog.create_product, session),
+        )
     return json_response(ProductOut.of(product), 201, {"Location": f"/api/products/{product.sku}"})
 
 

@@ -14,7 +14,10 @@ SKU_PATTERN = r"^[A-Z0-9][A-Z0-9-]{2,31}$"
 # every stage stores what it was sent. (PostgreSQL cannot store NUL in text at all, so
 # refusing it here keeps every backend the same.)
 LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"  # one line of free text, as typed into a search
-_EDGE = r"[^\s\x00-\x1f\x7f]"  # a character a value may start or end with
+# Blank or control: `\s` differs between Python (which counts U+0085) and the ECMA-262 regexes
+# the OpenAPI document's patterns are read with (which count U+FEFF), so both are named too.
+BLANK_OR_CONTROL = r"\s\x00-\x1f\x7f-\x9f\ufeff"
+_EDGE = rf"[^{BLANK_OR_CONTROL}]"  # a character a value may start or end with
 NAME_PATTERN = rf"^(?:{_EDGE}(?:[^\x00-\x1f\x7f]*{_EDGE})?)?$"
 DESCRIPTION_PATTERN = rf"^(?:{_EDGE}(?:[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*{_EDGE})?)?$"
 _SKU = re.compile(SKU_PATTERN)

@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from shop.domain.catalog import Product
+from shop.domain.catalog import BLANK_OR_CONTROL, Product
 from shop.domain.errors import InvalidOrder, InvalidTransition, UnknownSku
 from shop.domain.money import MAX_SAFE_CENTS
 
 MAX_LINES = 20
 MAX_QUANTITY = 100
-EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,190}\.[A-Za-z]{2,}$"
+EMAIL_PATTERN = rf"^[^@{BLANK_OR_CONTROL}]{{1,64}}@[^@{BLANK_OR_CONTROL}]{{1,190}}\.[A-Za-z]{{2,}}$"
 _EMAIL = re.compile(EMAIL_PATTERN)
 ORDER_ID_PATTERN = r"^ord_[A-Za-z0-9_-]{22}$"
 _ORDER_ID = re.compile(ORDER_ID_PATTERN)
@@ -43,6 +43,24 @@ class RejectReason(StrEnum):
     OUT_OF_STOCK = "out_of_stock"
     PAYMENT_DECLINED = "payment_declined"
     PAYMENT_FAILED = "payment_failed"
+
+
+class PaymentOutcome(StrEnum):
+    """What became of an order's charge, as far as the order cares (Order.settle)."""
+
+    CAPTURED = "captured"
+    DECLINED = "declined"
+    FAILED = "failed"
+
+    @classmethod
+    def of(cls, charge_status: str) -> PaymentOutcome:
+        """From a charge's status (ChargeStatus, or its value in a message): captured and
+        declined as they are; any other (failed, or a charge still pending) is a failure."""
+        if charge_status == cls.CAPTURED:
+            return cls.CAPTURED
+        if charge_status == cls.DECLINED:
+            return cls.DECLINED
+        return cls.FAILED
 
 
 def new_order_id() -> str:
@@ -128,14 +146,16 @@ class Order:
     def reject(self, reason: RejectReason | str) -> None:
         self._move(OrderStatus.REJECTED, str(reason))
 
-    def settle(self, charge_status: str) -> None:
+    def settle(self, outcome: PaymentOutcome) -> None:
         """Confirm a paid order; reject one whose charge was declined or failed."""
-        if charge_status == "captured":
+        if outcome is PaymentOutcome.CAPTURED:
             self.confirm()
-        elif charge_status == "declined":
+        elif outcome is PaymentOutcome.DECLINED:
             self.reject(RejectReason.PAYMENT_DECLINED)
-        else:
+        elif outcome is PaymentOutcome.FAILED:
             self.reject(RejectReason.PAYMENT_FAILED)
+        else:
+            raise TypeError(f"settle takes a PaymentOutcome, not {outcome!r}")
 
     def _move(self, target: OrderStatus, reason: str | None) -> None:
         if self.status is target:

@@ -6,6 +6,12 @@ transaction starts with BEGIN IMMEDIATE, so concurrent writers (gunicorn
 workers are separate processes) queue on the file lock instead of failing
 half way with "database is locked"; on PostgreSQL rows are locked with
 SELECT ... FOR UPDATE where it matters.
+
+With `THREEFOLD_ENV=production` there is no SQLite default: a process without
+an explicit database URL refuses to start (MissingDatabaseUrl). On PostgreSQL
+each process keeps a pool of DB_POOL_SIZE connections and opens up to
+DB_MAX_OVERFLOW more under load (PoolSettings): the most one process ever
+holds is their sum, which is what the Kubernetes manifests budget for.
 """
 
 from __future__ import annotations
@@ -16,12 +22,32 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_DATA_DIR = "data"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class MissingDatabaseUrl(ValueError):
+    """THREEFOLD_ENV=production and no database URL: refused rather than a SQLite file
+    inside a container that loses it (shop.startup_errors prints the message as it is)."""
+
+
+class PoolSettings(BaseSettings):
+    """A process's connections to one PostgreSQL database (SQLite files keep no pool)."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    db_pool_size: int = Field(5, ge=1)  # kept open once used
+    db_max_overflow: int = Field(10, ge=0)  # opened beyond those under load, closed after
+
+    @property
+    def most_connections(self) -> int:
+        return self.db_pool_size + self.db_max_overflow
 
 
 def normalize_url(url: str) -> str:
@@ -34,17 +60,30 @@ def normalize_url(url: str) -> str:
 
 
 def database_url(
-    context: str | None, env: Mapping[str, str] = os.environ, default: str = "shop"
+    context: str | None,
+    env: Mapping[str, str] = os.environ,
+    default: str = "shop",
+    production: bool | None = None,
 ) -> str:
     """Where a context's data lives.
 
     `<CONTEXT>_DATABASE_URL` wins, then `DATABASE_URL`, then a SQLite file
-    `<default>.sqlite` in `THREEFOLD_DATA_DIR` (default `./data`).
+    `<default>.sqlite` in `THREEFOLD_DATA_DIR` (default `./data`), except in
+    production (`production`, or else `THREEFOLD_ENV=production` in `env`), which
+    raises MissingDatabaseUrl instead.
     """
-    if context and env.get(f"{context.upper()}_DATABASE_URL"):
-        return normalize_url(env[f"{context.upper()}_DATABASE_URL"])
-    if env.get("DATABASE_URL"):
-        return normalize_url(env["DATABASE_URL"])
+    names = [f"{context.upper()}_DATABASE_URL"] if context else []
+    names.append("DATABASE_URL")
+    for name in names:
+        if env.get(name):
+            return normalize_url(env[name])
+    if production is None:
+        production = env.get("THREEFOLD_ENV") == "production"
+    if production:
+        raise MissingDatabaseUrl(
+            f"THREEFOLD_ENV=production needs an explicit database: set {' or '.join(names)} "
+            "to a PostgreSQL URL (the SQLite file default is for local use only)."
+        )
     data_dir = Path(env.get("THREEFOLD_DATA_DIR") or DEFAULT_DATA_DIR)
     return f"sqlite:///{data_dir / (default + '.sqlite')}"
 
@@ -90,13 +129,20 @@ def as_utc(moment: datetime) -> datetime:
 class Database:
     """One context's (or the monolith's) database: engines made here, on request."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool: PoolSettings | None = None) -> None:
+        """`pool`: the PostgreSQL pool's sizes; by default read from the environment."""
         self.url = normalize_url(url)
         if is_sqlite(self.url):
             self._read_engine = _sqlite_engine(self.url, immediate=False)
             self._write_engine = _sqlite_engine(self.url, immediate=True)
         else:
-            engine = create_engine(self.url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+            pool = pool or PoolSettings()
+            engine = create_engine(
+                self.url,
+                pool_pre_ping=True,
+                pool_size=pool.db_pool_size,
+                max_overflow=pool.db_max_overflow,
+            )
             self._read_engine = self._write_engine = engine
         self._readers = sessionmaker(self._read_engine, expire_on_commit=False)
         self._writers = sessionmaker(self._write_engine, expire_on_commit=False)

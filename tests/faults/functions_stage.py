@@ -32,9 +32,9 @@ from stages.running import running_stage
 from tests.faults.conftest import ADMIN_TOKEN, Stage
 from tests.support.client import ShopClient
 
-# Read by redrive-orders (FunctionSettings.redrive_after) and the broker
+# Read by redrive-orders (FunctionSettings.redrive_older_than) and the broker
 # (BrokerSettings.ping_interval): re-drive orders pending > 2 s, on a ping every second.
-FAST_REDRIVE = {"redrive-orders": {"REDRIVE_AFTER": "2"}, "broker": {"PING_INTERVAL": "1"}}
+FAST_REDRIVE = {"redrive-orders": {"REDRIVE_OLDER_THAN": "2"}, "broker": {"PING_INTERVAL": "1"}}
 
 
 class FunctionsStage(Stage):

@@ -11,12 +11,16 @@ so one behaviour can serve several triggers, /ok/a, /ok/b, ...):
     /fail/...                  500 with the body "boom: <event id>"
     /plain/...                 200 text/plain "hello, not an event"
     /slow/<seconds>/...        sleeps that long, then 204
+    /gate/<name>/...           waits until the gate <name> is opened, then 204
     /status/<code>/...         <code> with the body "status <code>", every time
 The reply's id is "<incoming id>:reply", its subject the incoming one's.
 
 GET /received lists every POST, oldest first: path, the ce-* headers (as "ce"),
 content type, body (JSON-decoded when it is JSON), the status answered and the
 wall-clock time it arrived (recorded before any sleep). ?path=<prefix> filters.
+PUT /gates/<name> opens that gate: every POST waiting at it is answered, and the
+ones that come later pass at once. A test holds deliveries in flight this way for
+as long as it needs them there, instead of for a time it hopes is long enough.
 GET /readyz answers 200.
 """
 
@@ -27,7 +31,7 @@ import asyncio
 import json
 import os
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 
 import uvicorn
 from cloudevents.core.bindings.http import to_binary_event, to_structured_event
@@ -39,6 +43,7 @@ from starlette.routing import Route
 
 received: list[dict] = []
 deliveries: Counter[tuple[str, str]] = Counter()
+gates: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
 
 
 def _reply(request: Request, kind: str, reply_type: str) -> Response:
@@ -75,6 +80,9 @@ async def answer(request: Request, parts: list[str]) -> Response:
     if kind == "slow" and len(parts) > 1:
         await asyncio.sleep(float(parts[1]))
         return Response(status_code=204)
+    if kind == "gate" and len(parts) > 1:
+        await gates[parts[1]].wait()
+        return Response(status_code=204)
     return Response(status_code=204)
 
 
@@ -104,6 +112,11 @@ async def list_received(request: Request) -> Response:
     return JSONResponse([r for r in received if r["path"].startswith(prefix)])
 
 
+async def open_gate(request: Request) -> Response:
+    gates[request.path_params["name"]].set()
+    return Response(status_code=204)
+
+
 async def ready(_request: Request) -> Response:
     # The launcher accepts readiness only from the process it started.
     return JSONResponse({"status": "ok", "instance": os.environ.get("THREEFOLD_INSTANCE")})
@@ -117,6 +130,7 @@ def main() -> int:
         routes=[
             Route("/readyz", ready, methods=["GET"]),
             Route("/received", list_received, methods=["GET"]),
+            Route("/gates/{name}", open_gate, methods=["PUT"]),
             Route("/{path:path}", post, methods=["POST"]),
         ]
     )

@@ -6,6 +6,13 @@ generated manifest with an absolute subscriber.uri. Every test sends events with
 ids of its own and looks only at those, so the tests do not disturb each other.
 Two more brokers are started for one test each: one on the real k8s/functions
 manifests, one to be stopped gracefully.
+
+No test depends on how fast the machine is: a check of an outcome polls until a
+generous deadline, a check that something did NOT happen waits first for the broker
+to say it is over (the routing decision in its log, the dead letter recorded after
+the last attempt), deliveries that must stay in flight are held at a gate of the fake
+subscriber until the test opens it, and timings are bounded from below only (the
+exact schedules are checked on a fake clock in test_broker_timing.py).
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import re
 import signal
 import sys
 import time
@@ -73,6 +81,7 @@ class Stage:
     fake_url: str
     log: Path
     dead_letter_file: Path
+    started: float  # time.time() before the broker was started
 
     def received(self, path: str, event_id: str | None = None) -> list[dict[str, Any]]:
         records = self.fake.get("/received", params={"path": path}).json()
@@ -91,6 +100,18 @@ class Stage:
     def log_lines(self, *words: str) -> list[str]:
         lines = self.log.read_text().splitlines()
         return [line for line in lines if all(word in line for word in words)]
+
+    def routed(self, event_id: str) -> list[str]:
+        """The triggers the broker gave `event_id` a delivery for, as its ingress logged
+        them (polled): no other delivery of the event can ever start."""
+        [line] = eventually(lambda: _one(self.log_lines("ingested", f" id={event_id} ")))
+        found = re.search(r" triggers=(\S+)", line)
+        assert found, line
+        return [] if found[1] == "-" else found[1].split(",")
+
+    def open_gate(self, name: str) -> None:
+        """Let every delivery waiting at /gate/<name> of the fake subscriber through."""
+        assert self.fake.put(f"/gates/{name}").status_code == 204
 
 
 @pytest.fixture(scope="module")
@@ -123,12 +144,13 @@ def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
     fake_argv = [sys.executable, "tests/functions/fake_subscriber.py", "--port", str(fake_port)]
     specs = [ProcessSpec("fake", fake_argv, fake_port), broker_spec(broker_port, env)]
     log = tmp / "processes.log"
+    started = time.time()
     with (
         Launcher(specs, sink=FileSink(log), ready_timeout=30),
         httpx.Client(base_url=f"http://127.0.0.1:{broker_port}", timeout=10) as broker,
         httpx.Client(base_url=fake, timeout=10) as fake_client,
     ):
-        yield Stage(broker, fake_client, fake, log, tmp / "dead-letters.jsonl")
+        yield Stage(broker, fake_client, fake, log, tmp / "dead-letters.jsonl", started)
 
 
 def own_broker_env(stage: Stage, **settings: str) -> dict[str, str]:
@@ -183,9 +205,14 @@ def test_ingress_accepts_both_modes_and_delivers_in_binary_mode(stage: Stage, st
     assert got["data"] == {"sku": "TF-0001", "quantity": 2}
 
 
-def _one(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _one(records: list[T]) -> list[T]:
     assert len(records) == 1, records
     return records
+
+
+def new_gate() -> str:
+    """A gate name of the test's own (see fake_subscriber.py)."""
+    return f"gate-{uuid.uuid4().hex[:12]}"
 
 
 STRUCTURED = {"content-type": "application/cloudevents+json"}
@@ -250,11 +277,13 @@ def test_every_matching_trigger_gets_its_own_delivery(stage: Stage):
     for event in (both, only_a, nobody):
         send(stage.broker, event)
 
+    assert stage.routed(both.get_id()) == ["fanout-a", "fanout-b"]
+    assert stage.routed(only_a.get_id()) == ["fanout-a"]
+    assert stage.routed(nobody.get_id()) == []
     eventually(lambda: _one(stage.received("/ok/a", both.get_id())))
     eventually(lambda: _one(stage.received("/ok/b", both.get_id())))
     eventually(lambda: _one(stage.received("/ok/a", only_a.get_id())))
-    eventually(lambda: stage.log_lines("ingested", nobody.get_id(), "triggers=-") or _fail())
-    time.sleep(0.3)  # what was not delivered by now is not on its way either
+    # Deliveries start only for the triggers routed at ingress: none other is on its way.
     assert stage.received("/ok/b", only_a.get_id()) == []
     assert stage.received("/", nobody.get_id()) == []
 
@@ -270,9 +299,10 @@ def test_filter_on_an_extension_attribute(stage: Stage):
     for event in (red, untagged, blue):
         send(stage.broker, event)
 
+    assert stage.routed(blue.get_id()) == ["blue-tenant"]
+    assert stage.routed(red.get_id()) == stage.routed(untagged.get_id()) == []
     # the trigger's subscriber is a ref (…/ok/) plus a relative uri (ext)
     eventually(lambda: _one(stage.received("/ok/ext", blue.get_id())))
-    time.sleep(0.3)
     delivered = {r["ce"]["id"] for r in stage.received("/ok/ext")}
     assert red.get_id() not in delivered
     assert untagged.get_id() not in delivered
@@ -298,10 +328,10 @@ def test_a_failing_subscriber_gets_the_event_on_retry(stage: Stage):
         return records
 
     attempts = eventually(three_attempts)
-    # linear backoff from PT0.2S: the first retry at once, the second 0.2 s later
-    first, second = (b["at"] - a["at"] for a, b in pairwise(attempts))
-    assert first < 0.15, first
-    assert 0.19 <= second < 0.8, second
+    # linear backoff from PT0.2S: the first retry at once, the second 0.2 s later (at
+    # least: a busy machine makes it later; the exact waits are in test_broker_timing.py)
+    _, second = (b["at"] - a["at"] for a, b in pairwise(attempts))
+    assert second >= 0.19, second
     line = eventually(
         lambda: stage.log_lines("delivery", event.get_id(), "attempt=3/4", "outcome=204") or _fail()
     )
@@ -341,11 +371,11 @@ def test_an_always_failing_event_is_dead_lettered_after_every_retry(stage: Stage
     assert dead["knativeerrordest"] == f"{stage.fake_url}/fail"
     assert base64.b64decode(dead["knativeerrordata"]) == f"boom: {event.get_id()}".encode()
 
-    # exponential backoff from PT0.1S: 0.1 s before the first retry, 0.2 s before the second
+    # exponential backoff from PT0.1S: 0.1 s before the first retry, 0.2 s before the
+    # second (at least; the exact waits are in test_broker_timing.py)
     first, second = (b["at"] - a["at"] for a, b in pairwise(attempts))
-    assert 0.09 <= first < 0.6, first
-    assert 0.19 <= second < 0.9, second
-    assert second > first
+    assert first >= 0.09, first
+    assert second >= 0.19, second
 
     # the trigger's deadLetterSink got it too, with the extensions as ce-* headers
     [sunk] = eventually(lambda: _one(stage.received("/ok/dls", event.get_id())))
@@ -353,8 +383,9 @@ def test_an_always_failing_event_is_dead_lettered_after_every_retry(stage: Stage
     assert sunk["ce"]["knativeerrordest"] == f"{stage.fake_url}/fail"
     assert sunk["data"] == {"order_id": "ord_x"}
     assert stage.log_lines("dead-lettered", event.get_id(), "attempts=3", "code=500")
-    time.sleep(0.3)
-    assert len(stage.received("/fail", event.get_id())) == 3  # and no attempt after that
+    # The letter is made once the last attempt is answered, the sink's copy after it:
+    # with both seen, the delivery is over, and no attempt came after the third.
+    assert len(stage.received("/fail", event.get_id())) == 3
 
     in_file = [json.loads(line) for line in stage.dead_letter_file.read_text().splitlines()]
     assert [d["attempts"] for d in in_file if d["event"]["id"] == event.get_id()] == [3]
@@ -394,12 +425,10 @@ def test_a_reply_event_goes_back_into_the_broker(stage: Stage, type_: str, path:
 
 
 def test_a_subscriber_slower_than_the_timeout_fails(stage: Stage):
-    event = new_event("test.slow")
-    started = time.monotonic()
+    event = new_event("test.slow")  # the subscriber sleeps 1.5 s, the timeout is 0.3 s
     send(stage.broker, event)
 
     letter = eventually(lambda: stage.dead_letter(event.get_id()))
-    assert time.monotonic() - started < 1.4  # the subscriber sleeps 1.5 s per attempt
     assert letter["attempts"] == 2  # the trigger's retry: 1
     assert letter["code"] == 0
     assert letter["error"] == "no answer within 0.3s"
@@ -428,7 +457,7 @@ def test_a_400_is_not_retried_but_dead_lettered_at_once(stage: Stage):
     assert letter["attempts"] == 1, letter
     assert (letter["code"], letter["error"]) == (400, "HTTP 400"), letter
     assert base64.b64decode(letter["event"]["knativeerrordata"]) == b"status 400"
-    time.sleep(0.3)  # the trigger's backoff is 0.05 s: a retry would have come by now
+    # The letter is made when the delivery has ended: no retry can follow it.
     assert [a["status"] for a in stage.received("/status/400", event.get_id())] == [400]
     assert len(stage.log_lines("delivery", event.get_id(), "attempt=1/3", "outcome=400")) == 1
 
@@ -466,40 +495,61 @@ def test_knative_retries_what_its_dispatcher_retries():
 def test_a_full_subscriber_makes_the_ingress_answer_503_and_a_retrying_client_loses_nothing(
     stage: Stage, tmp_path
 ):
-    port = free_port()
+    port, gate = free_port(), new_gate()
+    subscriber = f"/gate/{gate}"  # holds every delivery until the gate opens
     env = own_broker_env(stage, BROKER_SUBSCRIBER_CAPACITY="2", BROKER_RETRY_AFTER="1")
-    sent = [new_event("test.linger") for _ in range(5)]  # the subscriber takes 0.8 s each
+    env["BROKER_SUBSCRIBERS"] = json.dumps(
+        fake_routes(stage.fake_url) | {"lingering": stage.fake_url + subscriber}
+    )
+    sent = [new_event("test.linger") for _ in range(5)]
     url = f"http://127.0.0.1:{port}"
     with (
         Launcher([broker_spec(port, env)], sink=FileSink(tmp_path / "broker.log")),
         httpx.Client(base_url=url, timeout=10) as client,
     ):
-        send(client, sent[0])
-        send(client, sent[1])
-        message = to_binary_event(sent[2])
-        full = client.post("/", headers=message.headers, content=message.body)
-        assert full.status_code == 503, full.text
-        assert full.headers["content-type"] == "application/problem+json"
-        assert full.headers["retry-after"] == "1"
-        problem = full.json()
-        assert problem["status"] == 503
-        assert "/slow/0.8" in problem["detail"] and "2 deliveries in flight" in problem["detail"]
+        try:
+            send(client, sent[0])
+            send(client, sent[1])
+            message = to_binary_event(sent[2])
+            full = client.post("/", headers=message.headers, content=message.body)
+            assert full.status_code == 503, full.text
+            assert full.headers["content-type"] == "application/problem+json"
+            assert full.headers["retry-after"] == "1"
+            problem = full.json()
+            assert problem["status"] == 503
+            assert subscriber in problem["detail"]
+            assert "2 deliveries in flight" in problem["detail"]
 
-        # The functions' own publisher waits as told and tries again: all get in.
-        waited: list[float] = []
-        for event in sent[2:]:
-            publish(client, url, event, sleep=lambda s: (waited.append(s), time.sleep(s)))
+            # The functions' own publisher waits as told and tries again: all get in. Its
+            # first wait opens the gate and lasts until the deliveries in flight have
+            # ended (the subscriber has room again), however long a busy machine takes.
+            waited: list[float] = []
+
+            def wait_for_room(seconds: float) -> None:
+                waited.append(seconds)
+                stage.open_gate(gate)
+                eventually(lambda: _all_delivered(client.get("/stats").json()))
+                time.sleep(seconds)
+
+            for event in sent[2:]:
+                publish(client, url, event, sleep=wait_for_room)
+        finally:
+            stage.open_gate(gate)
         assert waited, "the publisher never had to wait: the capacity was not reached"
 
         def all_delivered_once() -> None:
             for event in sent:
-                assert [r["status"] for r in stage.received("/slow/0.8", event.get_id())] == [204]
+                assert [r["status"] for r in stage.received(subscriber, event.get_id())] == [204]
 
-        eventually(all_delivered_once, timeout=15)
+        eventually(all_delivered_once)
         stats = client.get("/stats").json()
     assert stats["refused"] == 1 + len(waited), stats
     assert stats["ingested"] == len(sent), stats
     assert stats["dead_lettered"] == 0, stats
+
+
+def _all_delivered(stats: dict[str, Any]) -> None:
+    assert stats["delivered"] == stats["ingested"], stats
 
 
 def test_a_reply_the_broker_has_no_room_for_fails_its_delivery_and_is_not_lost(
@@ -508,8 +558,9 @@ def test_a_reply_the_broker_has_no_room_for_fails_its_delivery_and_is_not_lost(
     """The reply's subscriber is full: the reply is refused back to the delivery that
     carried it, which is retried (the subscriber answers the same reply each time) and,
     with the retries spent, becomes a dead letter that says why."""
-    port = free_port()
-    routes = fake_routes(stage.fake_url) | {"answers": f"{stage.fake_url}/slow/1.5"}
+    port, gate = free_port(), new_gate()
+    held = f"/gate/{gate}"  # the replies' subscriber, holding each until the gate opens
+    routes = fake_routes(stage.fake_url) | {"answers": stage.fake_url + held}
     env = own_broker_env(stage, BROKER_SUBSCRIBER_CAPACITY="1")
     env["BROKER_SUBSCRIBERS"] = json.dumps(routes)
     first, second = new_event("test.ask"), new_event("test.ask")
@@ -517,16 +568,19 @@ def test_a_reply_the_broker_has_no_room_for_fails_its_delivery_and_is_not_lost(
         Launcher([broker_spec(port, env)], sink=FileSink(tmp_path / "broker.log")),
         httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client,
     ):
-        send(client, first)  # its reply takes the one place of the slow subscriber
-        eventually(lambda: _one(stage.received("/slow/1.5", f"{first.get_id()}:reply")))
-        send(client, second)
-        letters = eventually(lambda: _one(_letters(client, second.get_id())))
+        try:
+            send(client, first)  # its reply takes the one place of the held subscriber
+            eventually(lambda: _one(stage.received(held, f"{first.get_id()}:reply")))
+            send(client, second)
+            letters = eventually(lambda: _one(_letters(client, second.get_id())))
+        finally:
+            stage.open_gate(gate)
     [letter] = letters
     assert letter["trigger"] == "ask"
     assert (letter["attempts"], letter["code"]) == (4, 429), letter  # 1 + the broker's retry 3
     assert letter["error"] == "reply test.answer refused: the broker is over capacity"
     assert len(stage.received("/reply/", second.get_id())) == 4
-    assert stage.received("/slow/1.5", f"{second.get_id()}:reply") == []
+    assert stage.received(held, f"{second.get_id()}:reply") == []
 
 
 def _letters(client: httpx.Client, event_id: str) -> list[dict[str, Any]]:
@@ -545,8 +599,11 @@ def test_the_ping_source_posts_to_its_sink_at_the_interval(stage: Stage):
         assert ping["data"] == {"hello": "ping"}
         assert ping["status"] == 204
     assert len({p["ce"]["id"] for p in pings}) == len(pings)
-    gaps = [b["at"] - a["at"] for a, b in pairwise(pings[-3:])]
-    assert all(PING_INTERVAL * 0.5 < gap < PING_INTERVAL * 2 for gap in gaps), gaps
+    # One ping per interval at most since the broker started: never a burst (a busy
+    # machine makes them fewer, not more; the schedule itself, a late tick included, is
+    # checked on a fake clock in test_broker_timing.py).
+    every_ping = stage.received("/ok/ping")
+    assert len(every_ping) <= (time.time() - stage.started) / PING_INTERVAL + 1, every_ping
     assert stage.stats()["pings"]["sent"] >= 3
 
 
@@ -562,6 +619,7 @@ def test_stats_count_events_and_measure_the_delivery_lag(stage: Stage):
     eventually(idle)
     assert stage.broker.delete("/stats").status_code == 204
     sent = [new_event("test.fanout", source="/tests/other") for _ in range(5)]
+    started = time.monotonic()
     for event in sent:
         send(stage.broker, event)
 
@@ -571,12 +629,14 @@ def test_stats_count_events_and_measure_the_delivery_lag(stage: Stage):
         return stats
 
     stats = eventually(all_delivered)
+    # no lag can be longer than the test took from the first send to seeing them delivered
+    took_ms = (time.monotonic() - started) * 1000
     assert stats["ingested"] == 5
     assert stats["attempts"] == 5
     assert stats["retried"] == stats["dead_lettered"] == stats["replies"] == 0
     lag = stats["lag_ms"]
     assert lag["count"] == 5
-    assert 0 < lag["p50"] <= lag["p95"] <= lag["max"] < 2000
+    assert 0 < lag["p50"] <= lag["p95"] <= lag["max"] <= took_ms, (lag, took_ms)
     assert stats["by_trigger"] == {"fanout-a": {"attempts": 5, "retried": 0, "delivered": 5}}
     for event in sent:
         assert len(stage.received("/ok/a", event.get_id())) == 1
@@ -757,22 +817,33 @@ def test_the_real_manifests_wire_every_trigger_and_the_ping_source(stage: Stage,
 
 
 def test_a_graceful_stop_lets_in_flight_deliveries_finish(stage: Stage, tmp_path):
-    port = free_port()
-    env = own_broker_env(stage, BROKER_SHUTDOWN_GRACE="3")
+    """The delivery is held at the subscriber until the broker has begun to stop, then let
+    go: it finishes within the grace period, however long the stop took to begin."""
+    port, gate = free_port(), new_gate()
+    held = f"/gate/{gate}"
+    env = own_broker_env(stage, BROKER_SHUTDOWN_GRACE="60")  # the test waits for none of it
+    env["BROKER_SUBSCRIBERS"] = json.dumps(
+        fake_routes(stage.fake_url) | {"lingering": stage.fake_url + held}
+    )
     log = tmp_path / "broker.log"
     event = new_event("test.linger")
     with (
         Launcher([broker_spec(port, env)], sink=FileSink(log)) as launcher,
         httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client,
     ):
-        send(client, event)
-        eventually(lambda: _one(stage.received("/slow/0.8", event.get_id())))
-        launcher.kill("broker", signal.SIGTERM)  # waits until it has exited
-        assert launcher.failed() == ["broker"]
+        try:
+            send(client, event)
+            eventually(lambda: _one(stage.received(held, event.get_id())))
+            launcher.send_signal("broker", signal.SIGTERM)  # a graceful stop begins
+            eventually(lambda: _one(_lines(log, "stopping: 1 delivery(ies) in flight")))
+        finally:
+            stage.open_gate(gate)
+        eventually(lambda: _exited(launcher), timeout=30)
+        launcher.kill("broker", signal.SIGTERM)  # gone already: this only reaps its output
 
     text = log.read_text()
     assert f"id={event.get_id()} trigger=lingering" in text
-    assert [r["status"] for r in stage.received("/slow/0.8", event.get_id())] == [204]
+    assert [r["status"] for r in stage.received(held, event.get_id())] == [204]
     delivered = [
         line for line in text.splitlines() if event.get_id() in line and "outcome=" in line
     ]
@@ -780,3 +851,11 @@ def test_a_graceful_stop_lets_in_flight_deliveries_finish(stage: Stage, tmp_path
     assert "outcome=204" in delivered[0]
     assert "stopped" in text
     assert "abandoned" not in text
+
+
+def _lines(log: Path, text: str) -> list[str]:
+    return [line for line in log.read_text().splitlines() if text in line]
+
+
+def _exited(launcher: Launcher) -> None:
+    assert launcher.failed() == ["broker"], "the broker has not exited yet"

@@ -1,45 +1,65 @@
-"""charge-payment as one process: a duplicate that comes during the charge waits its turn."""
+"""charge-payment: a duplicate that comes during the charge waits its turn.
+
+The function is served by its own middleware (func-python's ASGIApplication, as
+`python -m functions.charge_payment` serves it) in this process, with a provider
+whose wait is a gate the test opens: the first delivery is held inside the
+provider for exactly as long as the test needs, so the duplicate surely comes
+while the charge is pending, on a machine of any speed.
+"""
 
 from __future__ import annotations
 
-import time
-from concurrent.futures import ThreadPoolExecutor
+import asyncio
+import threading
+from collections.abc import Iterator
 
+import func_python.cloudevent
 import httpx
 import pytest
 from cloudevents.core.bindings.http import HTTPMessage, from_http_event, to_binary_event
 
+from functions.charge_payment.func import ChargePayment
 from functions.runtime.saga_events import STOCK_RESERVED, new_event
-from stages.definitions import PYTHON
-from stages.launcher import FileSink, Launcher, ProcessSpec, free_port, run_step
+from shop.domain.payments import ProviderSettings, SimulatedProvider
+from shop.persistence.migrate import upgrade
+
+GENEROUS = 30.0  # seconds a held step may take on a busy machine before the test gives up
 
 
-@pytest.fixture(scope="module")
-def charge_payment(tmp_path_factory):
-    work = tmp_path_factory.mktemp("charge-payment")
-    database = f"sqlite:///{work / 'payments.sqlite'}"
-    run_step([PYTHON, "-m", "shop.persistence.migrate", "--url", database, "--context", "payments"])
-    port = free_port()
-    spec = ProcessSpec(
-        "charge-payment",
-        [PYTHON, "-m", "functions.charge_payment"],
-        port,
-        env={
-            "LISTEN_ADDRESS": f"127.0.0.1:{port}",
-            "PAYMENTS_DATABASE_URL": database,
-            "PAYMENT_LATENCY_MS": "600",
-        },
-        ready_path="/health/readiness",
-    )
-    with Launcher([spec], sink=FileSink(work / "log")):
-        yield spec.url
+class HeldProvider:
+    """The provider's latency as a gate: `charging` is set once a charge waits in it,
+    and it waits until `release` is set."""
+
+    def __init__(self) -> None:
+        self.charging = threading.Event()
+        self.release = threading.Event()
+
+    def sleep(self, _seconds: float) -> None:
+        self.charging.set()
+        assert self.release.wait(GENEROUS), "the test never released the charge"
 
 
-def _post(url: str, order_id: str) -> httpx.Response:
+@pytest.fixture
+def charge_payment(tmp_path, monkeypatch) -> Iterator[tuple[ChargePayment, HeldProvider]]:
+    database = f"sqlite:///{tmp_path / 'payments.sqlite'}"
+    upgrade(database, ["payments"])
+    monkeypatch.setenv("PAYMENTS_DATABASE_URL", database)
+    function = ChargePayment()
+    function.start()
+    held = HeldProvider()
+    # latency_ms > 0 so that every charge waits, in the held sleep
+    function.provider = SimulatedProvider(ProviderSettings(latency_ms=1), sleep=held.sleep)
+    try:
+        yield function, held
+    finally:
+        held.release.set()
+        function.stop()
+
+
+def _message(order_id: str):
     data = {"order_id": order_id, "lines": {"TF-0001": 1}, "amount_cents": 990,
             "currency": "EUR", "payment_token": "tok_visa"}  # fmt: skip
-    message = to_binary_event(new_event(STOCK_RESERVED, order_id, data, "test"))
-    return httpx.post(url + "/", headers=message.headers, content=message.body, timeout=10)
+    return to_binary_event(new_event(STOCK_RESERVED, order_id, data, "test"))
 
 
 def _reply(answer: httpx.Response):
@@ -49,16 +69,27 @@ def _reply(answer: httpx.Response):
 def test_a_duplicate_during_the_charge_is_told_to_retry_and_then_gets_the_same_reply(
     charge_payment,
 ):
-    order_id = "ord_duplicate_during_charge"
-    with ThreadPoolExecutor(2) as pool:
-        first = pool.submit(_post, charge_payment, order_id)
-        time.sleep(0.2)  # the first attempt is waiting for the provider now
-        second = pool.submit(_post, charge_payment, order_id)
-        first, second = first.result(), second.result()
+    function, held = charge_payment
+    message = _message("ord_duplicate_during_charge")
+    app = func_python.cloudevent.ASGIApplication(function)
+
+    async def deliver(client: httpx.AsyncClient) -> httpx.Response:
+        return await client.post("/", headers=message.headers, content=message.body)
+
+    async def scenario() -> tuple[httpx.Response, httpx.Response, httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://charge") as client:
+            first = asyncio.create_task(deliver(client))
+            charging = await asyncio.to_thread(held.charging.wait, GENEROUS)
+            assert charging, "the first delivery never reached the provider"
+            second = await deliver(client)  # the charge is pending: the first is held
+            held.release.set()
+            return await first, second, await deliver(client)
+
+    first, second, again = asyncio.run(scenario())
     assert first.status_code == 200
     assert second.status_code == 503  # not a cancel: the broker will deliver it again
     reply = _reply(first)
     assert reply.get_type() == "shop.payment.succeeded"
-    again = _post(charge_payment, order_id)
     assert again.status_code == 200
     assert _reply(again).get_attributes() == reply.get_attributes()

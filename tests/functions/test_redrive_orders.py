@@ -27,6 +27,9 @@ from shop.persistence.migrate import upgrade
 from shop.usecases import followups, orders
 
 WRITE_TIMEOUT = 1.0  # seconds an order write may wait for the database lock
+# The ping's re-drive threshold, long enough that no order of the test crosses it while
+# the test runs, however slow the machine: "old" orders are older than it from the start.
+OVERDUE_AFTER = 3600
 
 
 @dataclass
@@ -103,7 +106,7 @@ def _ping() -> CloudEvent:
             "id": new_order_id(),
             "datacontenttype": "application/json",
         },
-        data={"older_than_seconds": 5},
+        data={"older_than_seconds": OVERDUE_AFTER},
     )
 
 
@@ -111,7 +114,7 @@ def test_redrive_publishes_outside_its_transaction_and_claims_what_it_finishes(b
     state, sink = broker
     url = f"sqlite:///{state.database}"
     upgrade(url, ["orders"])
-    old = timedelta(minutes=1)
+    old = timedelta(seconds=2 * OVERDUE_AFTER)
     stuck, unsettled, settling = _order(old), _order(old, "confirmed"), _order(old, "confirmed")
     database = Database(url)
     try:

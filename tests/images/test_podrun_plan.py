@@ -7,6 +7,7 @@ machine's (peers at their host ports, PostgreSQL local with a name per run).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from tools.podrun.databases import LocalPostgres
 from tools.podrun.environment import Sources, expand, resolve
 from tools.podrun.manifests import ManifestError, render, workloads
 from tools.podrun.platform import injected
-from tools.podrun.run import plan, process, shown
+from tools.podrun.run import StageRun, outside_volumes, plan, process, shown
 
 FIXTURE = Path(__file__).parent / "fixtures" / "overlay"
 IMAGE_CMD = {"localhost/threefold/monolith:0.1.0": ["python", "-m", "gunicorn"]}
@@ -165,3 +166,48 @@ def test_a_service_port_reaches_the_selected_workloads_named_container_port(the_
     assert services[("podrun-fixture", "monolith")][80] == endpoint
     assert the_plan.names[("monolith.podrun-fixture.svc.cluster.local", 80)] == endpoint
     assert ("podrun-fixture", "postgres") in services  # selects the StatefulSet, run nowhere
+
+
+class ScriptedJobs(StageRun):
+    """Jobs that 'run' by a script: seed fails until migrate has completed."""
+
+    def __init__(self) -> None:
+        super().__init__("fixture", FIXTURE, "test", "postgresql://unused", Path("."), say=print)
+        self.ran: list[str] = []
+        self.job_backoff = 0.0
+
+    def _complete(self, w, c, the_plan, sources, attempt):
+        self.ran.append(w.name)
+        if w.name == "seed" and "migrate" not in self.ran:
+            return False, "no tables yet"
+        if w.name == "broken":
+            return False, "exit 1"
+        return True, "exited 0"
+
+
+def test_a_job_waiting_on_another_is_retried_after_it(the_plan, objects):
+    run = ScriptedJobs()
+    seed, migrate = _by_name(the_plan, "seed"), _by_name(the_plan, "migrate")
+    run._jobs([seed, migrate], the_plan, Sources(objects))
+    assert run.ran == ["seed", "migrate", "seed"]
+    assert [(o.workload, o.passed) for o in run.outcomes] == [
+        ("Job/migrate", True),
+        ("Job/seed", True),
+    ]
+
+
+def test_a_job_that_keeps_failing_fails_after_its_backoff_limit(the_plan, objects):
+    run = ScriptedJobs()
+    broken = replace(_by_name(the_plan, "migrate"), name="broken", backoff_limit=2)
+    run._jobs([broken], the_plan, Sources(objects))
+    assert run.ran == ["broken"] * 3  # the first run and backoffLimit retries
+    assert [(o.workload, o.passed, o.detail) for o in run.outcomes] == [
+        ("Job/broken", False, "exit 1")
+    ]
+
+
+def test_writes_count_against_a_read_only_root_only_outside_its_volumes(the_plan):
+    monolith = _by_name(the_plan, "monolith").main
+    assert (monolith.read_only_root, monolith.mounts) == (True, ("/tmp",))
+    files = ["tmp/wgunicorn-1", "tmp/x/y", "app/monolith/__pycache__/a.pyc", "tmpfile"]
+    assert outside_volumes(monolith, files) == ["/app/monolith/__pycache__/a.pyc", "/tmpfile"]

@@ -29,17 +29,17 @@ from functions.broker.settings import BrokerSettings
 from functions.runtime.settings import FunctionSettings
 from gateway.settings import GatewaySettings
 from microservices.common.settings import ServiceSettings
-from shop.persistence.database import database_url, is_sqlite
+from shop.persistence.database import PoolSettings, database_url, is_sqlite
 from shop.settings import ShopSettings
 from tests.k8s.rendered import ROOT, STAGES, Container, render
 
 # Entry point (module, or module:attribute) pattern -> the settings classes it reads.
 ENTRY_SETTINGS: dict[str, tuple[type[BaseSettings], ...]] = {
-    r"monolith\.wsgi:app": (ShopSettings,),
-    r"microservices\.\w+\.app:create_app": (ServiceSettings,),
+    r"monolith\.wsgi:app": (ShopSettings, PoolSettings),
+    r"microservices\.\w+\.app:create_app": (ServiceSettings, PoolSettings),
     r"gateway\.app:create_app": (GatewaySettings,),
     r"functions\.broker\.app:create_app": (BrokerSettings,),
-    r"functions\.\w+": (FunctionSettings,),
+    r"functions\.\w+": (FunctionSettings, PoolSettings),
     # One-off steps: their databases come as --url arguments (checked in test_databases).
     r"shop\.persistence\.migrate": (),
     r"shop\.seed": (),

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings
 from functions.broker.settings import BrokerSettings
 from functions.runtime.settings import FunctionSettings
 from microservices.common.settings import ServiceSettings
+from shop.persistence.database import PoolSettings
 from shop.settings import ShopSettings
 from stages.launcher import ROOT
 
@@ -38,16 +39,13 @@ def _constraints(settings: type[BaseSettings]):
 
 
 @pytest.mark.parametrize(
-    "settings", [ShopSettings, ServiceSettings, FunctionSettings, BrokerSettings]
+    "settings", [ShopSettings, ServiceSettings, FunctionSettings, BrokerSettings, PoolSettings]
 )
 def test_every_limit_of_a_settings_class_is_in_the_readme(settings):
     checked = 0
     for variable, rule in _constraints(settings):
-        if variable in ("BROKER_SHUTDOWN_GRACE", "REDRIVE_AFTER") and settings in (
-            BrokerSettings,
-            FunctionSettings,
-        ):
-            continue  # the functions' REDRIVE_AFTER overrides a manifest; grace is internal
+        if variable == "BROKER_SHUTDOWN_GRACE" and settings is BrokerSettings:
+            continue  # internal
         (bound,) = dataclasses.astuple(rule)
         cell = _limits_cell(variable)
         shown = WORDS[type(rule)].format(f"{bound:g}")

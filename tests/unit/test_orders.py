@@ -444,3 +444,40 @@ def test_new_order_timestamps_come_from_the_clock():
     assert order.created_at.utcoffset() == timedelta(0)
     assert order.updated_at.utcoffset() == timedelta(0)
     assert order.updated_at >= order.created_at
+
+
+# --- settling with the payment's outcome ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status", "reason"),
+    [
+        (orders.PaymentOutcome.CAPTURED, "confirmed", None),
+        (orders.PaymentOutcome.DECLINED, "rejected", "payment_declined"),
+        (orders.PaymentOutcome.FAILED, "rejected", "payment_failed"),
+    ],
+)
+def test_settle_follows_the_payment_outcome(outcome, status, reason):
+    order = pending_order()
+    order.settle(outcome)
+    assert (order.status, order.reason) == (status, reason)
+
+
+def test_settle_refuses_a_bare_string():
+    order = pending_order()
+    with pytest.raises(TypeError):
+        order.settle("captured")
+    assert order.status == "pending"
+
+
+@pytest.mark.parametrize(
+    ("charge_status", "outcome"),
+    [
+        ("captured", orders.PaymentOutcome.CAPTURED),
+        ("declined", orders.PaymentOutcome.DECLINED),
+        ("failed", orders.PaymentOutcome.FAILED),
+        ("pending", orders.PaymentOutcome.FAILED),  # a charge with no known result never pays
+    ],
+)
+def test_payment_outcome_of_a_charge_status(charge_status, outcome):
+    assert orders.PaymentOutcome.of(charge_status) is outcome

@@ -31,7 +31,8 @@ class Endpoint:
     container_port: int
 
 
-def _spellings(name: str, namespace: str) -> list[str]:
+def spellings(name: str, namespace: str) -> list[str]:
+    """The names a Service is reached by: short, with its namespace, and fully qualified."""
     return [name, f"{name}.{namespace}", f"{name}.{namespace}.svc",
             f"{name}.{namespace}.svc.cluster.local"]  # fmt: skip
 
@@ -74,10 +75,10 @@ def cluster_names(
     for (namespace, name), ports in service_ports(objects, found).items():
         for port, endpoint in ports.items():
             if isinstance(port, int):
-                names.update({(host, port): endpoint for host in _spellings(name, namespace)})
+                names.update({(host, port): endpoint for host in spellings(name, namespace)})
     for w in found:
         if w.kind == "KnativeService" and w.main.ports:
-            for host in _spellings(w.name, w.namespace):
+            for host in spellings(w.name, w.namespace):
                 names[(host, 80)] = Endpoint(w.name, w.main.ports[0])
     return names
 

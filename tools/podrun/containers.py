@@ -107,6 +107,28 @@ def start(
     return Running(container, process, log)
 
 
+# What buildah run itself creates in a container's root to mount over it.
+_RUN_MOUNTPOINTS = {"run/.containerenv", "etc/hosts", "etc/resolv.conf", "etc/hostname"}
+
+
+def written(container: str) -> list[str]:
+    """The files a container's processes wrote (or deleted) in its root filesystem.
+
+    A pod's readOnlyRootFilesystem cannot be applied under buildah run here (buildah
+    1.28 fails on a read-only root), so the harness looks instead: everything in the
+    container's overlay upper layer but buildah's own mount points was written.
+    """
+    merged = Path(_check([_tool("buildah"), "mount", container]).strip())
+    try:
+        upper = merged.parent / "diff"  # the overlay driver's layout: <layer>/{diff,merged}
+        files = [p for p in upper.rglob("*") if not p.is_dir()]
+        return sorted(
+            path for p in files if (path := str(p.relative_to(upper))) not in _RUN_MOUNTPOINTS
+        )
+    finally:
+        subprocess.run([_tool("buildah"), "umount", container], capture_output=True, check=False)
+
+
 def remove(container: str) -> None:
     subprocess.run([_tool("buildah"), "rm", container], capture_output=True, check=False)
 

@@ -51,6 +51,8 @@ class Container:
     liveness: Probe | None
     run_as_user: int | None
     working_dir: str | None
+    read_only_root: bool = False  # securityContext.readOnlyRootFilesystem
+    mounts: tuple[str, ...] = ()  # where volumes are mounted: writable there
 
 
 @dataclass
@@ -115,6 +117,8 @@ def _container(raw: dict[str, Any], pod_user: int | None, default_port: int | No
         liveness=_probe(raw, "livenessProbe", ports[0] if ports else None),
         run_as_user=user,
         working_dir=raw.get("workingDir"),
+        read_only_root=bool((raw.get("securityContext") or {}).get("readOnlyRootFilesystem")),
+        mounts=tuple(m["mountPath"] for m in raw.get("volumeMounts", [])),
     )
 
 

@@ -78,7 +78,7 @@ def plan(stage: str, objects: list[dict], say: Callable[[str], None]) -> Plan:
         if obj.get("apiVersion") == "v1" and obj.get("kind") == "Service":
             meta = obj["metadata"]
             result.cluster_hosts.update(
-                addresses._spellings(meta["name"], meta.get("namespace", "default"))
+                addresses.spellings(meta["name"], meta.get("namespace", "default"))
             )
     return result
 
@@ -110,6 +110,22 @@ def process(
     return words, env
 
 
+def outside_volumes(c: Container, files: list[str]) -> list[str]:
+    """The files (relative to /) that lie under none of c's volume mounts."""
+    mounts = [m.rstrip("/") + "/" for m in c.mounts]
+    return [f"/{f}" for f in files if not any(f"/{f}".startswith(m) for m in mounts)]
+
+
+def root_writes(c: Container, container: str) -> str | None:
+    """What a container with readOnlyRootFilesystem wrote outside its volumes, if anything."""
+    if not c.read_only_root:
+        return None
+    outside = outside_volumes(c, containers.written(container))
+    if not outside:
+        return None
+    return f"readOnlyRootFilesystem, yet it wrote {', '.join(outside[:5])} (no volume there)"
+
+
 def _get(url: str) -> int:
     try:
         with urllib.request.urlopen(url, timeout=3) as answer:  # noqa: S310 (http on 127.0.0.1)
@@ -136,8 +152,10 @@ class StageRun:
     ) -> None:
         self.stage, self.overlay, self.say, self.logs = stage, overlay, say, logs
         self.prefix = f"tfimg-{run_id}-{stage}"
-        self.database = LocalPostgres(admin_url, prefix=f"tfimg_{run_id}_{stage[:5]}")
+        short = re.sub(r"[^a-z0-9]", "_", stage.lower()[:5])
+        self.database = LocalPostgres(admin_url, prefix=f"tfimg_{run_id}_{short}")
         self.ready_timeout, self.job_timeout = ready_timeout, job_timeout
+        self.job_backoff = 1.0  # seconds between retries (the cluster's: 10 s, 20 s, ...)
         self.running: list[containers.Running] = []
         self.outcomes: list[Outcome] = []
 
@@ -162,7 +180,10 @@ class StageRun:
     def _complete(
         self, w: Workload, c: Container, the_plan: Plan, sources: Sources, attempt: int
     ) -> tuple[bool, str]:
-        words, env = process(w, c, the_plan, sources, self.database)
+        try:
+            words, env = process(w, c, the_plan, sources, self.database)
+        except ManifestError as error:  # this workload cannot start; the others still run
+            return False, str(error)
         name = self._container(w, c, attempt)
         log = self.logs / f"{self.stage}-{w.name}-{c.name}-{attempt}.log"
         running = containers.start(name, words, env, log, c.run_as_user, c.working_dir)
@@ -171,20 +192,23 @@ class StageRun:
         except subprocess.TimeoutExpired:
             running.stop()
             code = None
+        try:
+            if code != 0:
+                return False, f"exit {code}: {shown(words)}\n{running.tail()}"
+            wrote = root_writes(c, name)
+            if wrote:
+                return False, f"{shown(words)}: {wrote}"
+            return True, f"{shown(words)}: exited 0"
         finally:
             containers.remove(name)
-        if code == 0:
-            return True, f"{shown(words)}: exited 0"
-        return False, f"exit {code}: {shown(words)}\n{running.tail()}"
 
     def _jobs(self, jobs: list[Workload], the_plan: Plan, sources: Sources) -> None:
-        """Each Job to completion; one that fails is retried (as its backoffLimit allows)
-        after the others ran, as a Job waiting on another's work (seed on migrations) is."""
+        """Each Job to completion. One that fails runs again after the others, as its
+        backoffLimit allows: a Job that needs another's work (the seed needs the
+        migrations' tables) succeeds on a later attempt, as it would in a cluster."""
         pending = {w.name: w for w in jobs}
         attempts = dict.fromkeys(pending, 0)
-        last: dict[str, str] = {}
         while pending:
-            progressed = False
             for name, w in list(pending.items()):
                 self.say(f"  job {w} (attempt {attempts[name] + 1})")
                 ok, detail = True, ""
@@ -193,19 +217,18 @@ class StageRun:
                     if not ok:
                         break
                 attempts[name] += 1
-                last[name] = detail
                 if ok:
                     self.say(f"    completed: {detail}")
                     self.outcomes.append(Outcome(str(w), True, "completed"))
                     del pending[name]
-                    progressed = True
+                elif attempts[name] > w.backoff_limit:
+                    self.say(f"    failed, backoffLimit {w.backoff_limit} reached")
+                    self.outcomes.append(Outcome(str(w), False, detail))
+                    del pending[name]
                 else:
                     self.say(f"    failed: {detail.splitlines()[0]}")
-            exhausted = [n for n in pending if attempts[n] > pending[n].backoff_limit]
-            if not progressed or exhausted:
-                for name, w in pending.items():
-                    self.outcomes.append(Outcome(str(w), False, last[name]))
-                return
+            if pending:
+                time.sleep(self.job_backoff)
 
     def _servers(self, servers: list[Workload], the_plan: Plan, sources: Sources) -> None:
         started: list[tuple[Workload, containers.Running]] = []
@@ -218,7 +241,11 @@ class StageRun:
                     )
                     break
             else:
-                words, env = process(w, w.main, the_plan, sources, self.database)
+                try:
+                    words, env = process(w, w.main, the_plan, sources, self.database)
+                except ManifestError as error:  # this workload cannot start; others still run
+                    self.outcomes.append(Outcome(str(w), False, str(error)))
+                    continue
                 name = self._container(w, w.main)
                 log = self.logs / f"{self.stage}-{w.name}.log"
                 running = containers.start(
@@ -264,6 +291,9 @@ class StageRun:
                 if status != 200:
                     time.sleep(0.5)
             self.say(f"    {w}: {kind} {probe.path} (port {probe.port}) 200")
+        wrote = root_writes(w.main, running.container)
+        if wrote:
+            return Outcome(str(w), False, wrote)
         return Outcome(str(w), True, "ready")
 
     def _entrypoints(self, objects: list[dict], the_plan: Plan) -> None:
