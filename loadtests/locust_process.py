@@ -109,12 +109,15 @@ def run_locust(
     on_progress: Callable[[dict], None] | None = None,
     progress_file: Path | None = None,
     timeout: float | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> int:
     """Run Locust to the end and return its exit code (0, or 3 when requests failed).
 
-    Its output goes to `log`. Every second the progress file, if given, is read
-    and passed to `on_progress`. Ctrl-C (or a timeout) stops Locust gracefully
-    with SIGTERM (it still writes its CSV files), then by force.
+    Its output goes to `log`. `on_start`, if given, is passed Locust's process id
+    once it runs (the resource sampler measures the load generator's own CPU).
+    Every second the progress file, if given, is read and passed to `on_progress`.
+    Ctrl-C (or a timeout) stops Locust gracefully with SIGTERM (it still writes its
+    CSV files), then by force.
     """
     deadline = None if timeout is None else time.monotonic() + timeout
     with log.open("w") as output:
@@ -133,6 +136,8 @@ def run_locust(
         if watchdog:
             watchdog.watch(process.pid)
         try:
+            if on_start:
+                on_start(process.pid)
             while True:
                 try:
                     return process.wait(timeout=1.0)

@@ -3,7 +3,8 @@
 Every number comes from Locust's own CSV files, read by loadtests.results:
 the table from locust_stats.csv (the Aggregated row and the "order
 completion" row), the charts from locust_stats_history.csv, the outcomes
-from locust_orders.csv and the replicas from replicas.csv. The page holds
+from locust_orders.csv, the replicas from replicas.csv and the CPU and memory
+of each process from resources.csv (loadtests.resource_section). The page holds
 its CSS, its SVG charts and its small script inline, so it opens without a
 network.
 """
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 
-from loadtests import summary
+from loadtests import resource_section, resource_use, summary
 from loadtests.charts import LEFT, PALETTE, RIGHT, WIDTH, line_chart
 from loadtests.results import AGGREGATED, ORDER_COMPLETION, Series, StageResult
 from loadtests.traffic_mix import entries_per_task
@@ -108,6 +109,7 @@ def terminal_table(results: list[StageResult]) -> str:
     ]
     lines += ["", "What this run shows:"]
     lines += [f"  {'!! ' if line.level else ''}{line.text}" for line in summary.lines(results)]
+    lines += ["", *resource_section.terminal(results)]
     lines += [f"{r.stage}: {r.run['error']}" for r in results if r.run.get("error")]
     return "\n".join(lines)
 
@@ -153,6 +155,13 @@ def _charts(results: list[StageResult], colors: dict[str, str]) -> tuple[list[st
             "Ready replicas (Deployments and Revisions)",
             StageResult.replica_series,
             True,
+        ),
+        ("cpu", "CPU of the stage's processes (cores)", resource_use.cpu_series, False),
+        (
+            "memory",
+            "Resident memory of the stage's processes (MiB)",
+            resource_use.memory_series,
+            False,
         ),
     ]
     svgs, data = [], {}
@@ -296,6 +305,8 @@ stroke-width:1.5;stroke-dasharray:6 4}td.broken,th.broken{color:#999;background:
 .flag{color:#fff;background:#b00020;border-radius:3px;padding:0 5px;font-size:12px}
 #what-it-shows ul{padding-left:20px}#what-it-shows li.broken{color:#b00020;font-weight:600}
 #what-it-shows li.suspect{color:#8a5a00;font-weight:600}
+h3{font-size:14px;margin:14px 0 2px}table.components td,table.components th{font-size:12px}
+table.components td:first-child{text-align:left}p.meaning{margin:4px 0 12px}
 """
 
 # The page's script: the legend toggles a stage in every chart, a pointer over a chart
@@ -402,6 +413,7 @@ each order's completion included (one entry per order, beside its HTTP requests)
 Order completion is the time from POST /api/orders until GET /api/orders/{{id}} says the
 order is final; out of stock and declined are valid answers, counted as successes.
 Core-seconds are ready replicas x CPU request x time, on Kubernetes only.</p>
+{resource_section.html(results)}
 <div class="legend">{legend}</div>
 {panels}
 <h2>By entry</h2>

@@ -6,6 +6,7 @@ A stage's folder holds what `python -m loadtests run` kept:
     locust_stats_history.csv   one row per entry and second (--csv-full-history)
     locust_orders.csv          the order flow's outcomes (written by the locustfile)
     replicas.csv               on Kubernetes: the replica timeline (loadtests.replicas)
+    resources.csv              CPU seconds and memory of each process (loadtests.resources)
     run.json                   what was run: stage, url, shape, pacing, times, exit code
 
 No locust import here: the report and the tests read these files in processes
@@ -19,7 +20,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loadtests import replicas
+from loadtests import replicas, resources
 
 PREFIX = "locust"
 AGGREGATED = ("", "Aggregated")
@@ -68,6 +69,7 @@ class StageResult:
     history: dict[tuple[str, str], dict[str, Series]]
     order_outcomes: dict[str, int]
     replica_samples: list[replicas.Sample]
+    resource_samples: list[resources.ProcessUsage] = field(default_factory=list)
 
     @property
     def aggregated(self) -> Entry | None:
@@ -156,6 +158,7 @@ def read_stage(folder: Path) -> StageResult:
     run = json.loads((folder / "run.json").read_text())
     stats, history = folder / f"{PREFIX}_stats.csv", folder / f"{PREFIX}_stats_history.csv"
     samples_file = folder / replicas.FILE_NAME
+    usage_file = folder / resources.FILE_NAME
     return StageResult(
         stage=run["stage"],
         folder=folder,
@@ -164,6 +167,7 @@ def read_stage(folder: Path) -> StageResult:
         history=read_history(history, run.get("started_at")) if history.exists() else {},
         order_outcomes=read_order_outcomes(folder / f"{PREFIX}_orders.csv"),
         replica_samples=replicas.read_csv(samples_file) if samples_file.exists() else [],
+        resource_samples=resources.read_csv(usage_file) if usage_file.exists() else [],
     )
 
 

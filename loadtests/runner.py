@@ -5,11 +5,14 @@ For each stage the runner
 1. starts it locally with the launcher (stages.running.running_stage: migrated,
    ready and seeded, on SQLite in a fresh folder) or takes the URL it is given
    (a cluster's), whose catalog it seeds over the admin API if it is empty;
-2. samples the replicas of its Kubernetes namespace, when one is given;
+2. samples, every second, the CPU time and memory of the stage's processes (a
+   stage started here: first REST_SECONDS at rest, then under load) and of
+   Locust's own (loadtests.resources), and the replicas of its Kubernetes
+   namespace, when one is given;
 3. runs Locust headless in a process of its own, showing progress;
 4. keeps everything in reports/<timestamp>/<stage>/: Locust's CSV files
    (stats, full history, failures, exceptions) and HTML report, the order
-   outcomes, replicas.csv, the stage's log and run.json;
+   outcomes, resources.csv, replicas.csv, the stage's log and run.json;
 5. stops the stage, also on Ctrl-C.
 
 A comparison then writes reports/<timestamp>/report.html and prints the table.
@@ -33,7 +36,7 @@ from typing import TextIO
 
 import httpx
 
-from loadtests import replicas, report, results
+from loadtests import replicas, report, resources, results
 from loadtests.locust_process import (
     FAILURES_EXIT_CODE,
     LoadSettings,
@@ -45,6 +48,9 @@ from stages.launcher import FileSink, LaunchError
 from stages.running import running_stage
 
 REPORTS = Path("reports")
+# Seconds a stage started here is sampled at rest (started and seeded, no load) before
+# Locust starts: its memory and idle CPU then.
+REST_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -102,11 +108,13 @@ def new_folder(root: Path = REPORTS) -> Path:
 
 @dataclass(frozen=True)
 class LoadedStage:
-    """A stage under load: its URL, and how to ask which of its processes have exited
-    (a stage started here; a running stage's processes are not ours to watch)."""
+    """A stage under load: its URL, how to ask which of its processes have exited and
+    their process ids (a stage started here; a running stage's processes are not ours
+    to watch)."""
 
     url: str
     exited: Callable[[], list[str]] = list
+    pids: Callable[[], dict[str, int]] | None = None
 
 
 @contextmanager
@@ -121,7 +129,7 @@ def watched_stage(target: Target, folder: Path) -> Iterator[LoadedStage]:
     try:
         options = StageOptions(port=0, data_dir=data)  # any free port, bound by the plan
         with running_stage(target.stage, options, sink=FileSink(folder / "stage.log")) as stage:
-            yield LoadedStage(stage.url, stage.launcher.failed)
+            yield LoadedStage(stage.url, stage.launcher.failed, stage.launcher.pids)
     finally:
         shutil.rmtree(data, ignore_errors=True)
 
@@ -189,23 +197,33 @@ def run_stage(
         "rate": settings.rate,
         "load_host": platform.node(),  # where Locust ran (and a local stage)
         "load_host_cpus": os.cpu_count(),
+        "started_here": target.url is None,  # its processes' CPU and memory are sampled
         "started_at": None,
         "ended_at": None,
     }
     try:
         with watched_stage(target, folder) as stage:
             url = run["url"] = stage.url
-            sampling = _start_sampling(target, folder, kube_context, sample_every)
-            run["started_at"] = time.time()
+            usage = _start_usage(stage, folder)
+            sampling = None
             try:
+                if stage.pids:
+                    run["rest_started_at"] = time.time()
+                    time.sleep(REST_SECONDS)
+                sampling = _start_sampling(target, folder, kube_context, sample_every)
+                usage.sample_now()  # the end of the rest, the start of the load
+                run["started_at"] = time.time()
                 code = run_locust(
                     locust_argv(url, folder, settings),
                     folder / "locust.log",
                     on_progress=(lambda state: progress(target.stage, state)) if progress else None,
                     progress_file=folder / "progress.json",
+                    on_start=lambda pid: usage.sampler.add(resources.LOCUST, "locust", pid),
                 )
             finally:
                 run["ended_at"] = time.time()
+                usage.stop()
+                run["resource_sampling_errors"] = usage.errors[-5:]
                 if sampling:
                     sampling.stop()
                     run["sampling_errors"] = sampling.errors[-5:]
@@ -225,6 +243,15 @@ def run_stage(
     finally:
         (folder / "run.json").write_text(json.dumps(run, indent=2) + "\n")
     return run
+
+
+def _start_usage(stage: LoadedStage, folder: Path) -> resources.UsageThread:
+    """Sample the stage's processes (when started here), Locust's once it runs, and the
+    whole machine's CPU."""
+    sampler = resources.ResourceSampler(stage.pids or dict, host=True)
+    thread = resources.UsageThread(sampler, resources.UsageWriter(folder / resources.FILE_NAME))
+    thread.start()
+    return thread
 
 
 def _start_sampling(

@@ -257,6 +257,11 @@ class Launcher:
         self._running[self._running.index(old)] = fresh
         self._wait_ready(fresh)
 
+    def pids(self) -> dict[str, int]:
+        """The process id of each running process, by name (the load tests' resource
+        sampler reads them and their children)."""
+        return {r.spec.name: r.process.pid for r in list(self._running) if r.alive()}
+
     def failed(self) -> list[str]:
         """Names of processes that have exited on their own."""
         return [r.spec.name for r in self._running if not r.alive()]

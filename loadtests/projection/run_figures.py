@@ -4,7 +4,8 @@ A stage's folder (reports/<timestamp>/<stage>/) holds Locust's stats and, from t
 resource sampler, resources.csv: one row per process and sample with the columns
 time, role, component, pid, cpu_seconds (CPU used since the process started). A
 component's CPU over the run is, per process, its last sample minus its first,
-summed over its processes; the load generator's rows (role "locust") are left out.
+summed over its processes; only the stage's rows (role "stage") count, the load
+generator's ("locust") and the whole machine's ("host") are left out.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from loadtests.projection.demand import StageDemand, demand_from_totals
 from loadtests.traffic_mix import COUNTED_BY
 
 RESOURCES = "resources.csv"
-LOAD_GENERATOR_ROLE = "locust"
+STAGE_ROLE = "stage"
 
 
 def cpu_seconds_by_component(path: Path) -> dict[str, float]:
@@ -26,7 +27,7 @@ def cpu_seconds_by_component(path: Path) -> dict[str, float]:
     last: dict[tuple[str, str], float] = {}
     with path.open(newline="") as handle:
         for row in csv.DictReader(handle):
-            if row.get("role") == LOAD_GENERATOR_ROLE:
+            if row.get("role", STAGE_ROLE) != STAGE_ROLE:
                 continue
             key = (row["component"], row["pid"])
             used = float(row["cpu_seconds"])

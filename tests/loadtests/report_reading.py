@@ -21,6 +21,10 @@ class Page(HTMLParser):
     def __init__(self, html: str) -> None:
         super().__init__()
         self.cells: dict[tuple[str, str], str] = {}
+        self.resources: dict[tuple[str, str], str] = {}  # (stage, row) of the resources table
+        self.meanings: dict[str, str] = {}  # stage -> its resources paragraph
+        self._resource: tuple[str, str] | None = None
+        self._meaning: str | None = None
         self.statuses: dict[str, str] = {}  # stage -> the status row's word
         self.broken_columns: set[str] = set()  # stages whose cells are greyed
         self.summary: list[tuple[str, str, str]] = []  # (level, stage, text) of each finding
@@ -49,6 +53,10 @@ class Page(HTMLParser):
             self._cell, self._text = (a["data-stage"], a["data-metric"]), []
             if "broken" in a.get("class", ""):
                 self.broken_columns.add(a["data-stage"])
+        elif tag == "td" and "data-resource" in a:
+            self._resource, self._text = (a["data-stage"], a["data-resource"]), []
+        elif tag == "p" and "meaning" in a.get("class", ""):
+            self._meaning, self._text = a["data-stage"], []
         elif tag == "li" and "data-stage" in a:
             self._item, self._text = (a.get("class", ""), a["data-stage"]), []
         elif tag == "path" and a.get("class") == "offered" and self._chart:
@@ -67,6 +75,12 @@ class Page(HTMLParser):
         if tag == "li" and self._item:
             self.summary.append((*self._item, "".join(self._text).strip()))
             self._item = None
+        elif tag == "td" and self._resource:
+            self.resources[self._resource] = "".join(self._text).strip()
+            self._resource = None
+        elif tag == "p" and self._meaning:
+            self.meanings[self._meaning] = "".join(self._text).strip()
+            self._meaning = None
         elif tag == "td" and self._cell:
             self.cells[self._cell] = "".join(self._text).strip()
             self._cell = None
@@ -77,7 +91,7 @@ class Page(HTMLParser):
             self._in_data = False
 
     def handle_data(self, data: str) -> None:
-        if self._cell or self._in_data or self._item:
+        if self._cell or self._in_data or self._item or self._resource or self._meaning:
             self._text.append(data)
 
 
