@@ -82,7 +82,9 @@ def measure(events: int, work: Path) -> list[float]:
         port=listener.port,
         listener=listener,
         env={
-            "BROKER_SUBSCRIBERS": json.dumps({n: url for n in {**EVENT_FUNCTIONS, **SINK_FUNCTIONS}}),
+            "BROKER_SUBSCRIBERS": json.dumps(
+                {n: url for n in {**EVENT_FUNCTIONS, **SINK_FUNCTIONS}}
+            ),
             "PING_INTERVAL": "0",
         },
     )

@@ -7,7 +7,7 @@ Replies shop.stock.committed, which tells the orders context the step is done
 from __future__ import annotations
 
 from cloudevents.core.base import BaseCloudEvent
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from functions.runtime import saga_events
 from functions.runtime.event_function import EventFunction
@@ -20,7 +20,7 @@ class CommitStock(EventFunction):
     context = "inventory"
     consumes = (saga_events.ORDER_CONFIRMED,)
 
-    def process(self, session: Session, event: BaseCloudEvent) -> BaseCloudEvent:
+    def process(self, session: Connection, event: BaseCloudEvent) -> BaseCloudEvent:
         order_id = order_id_of(saga_events.data_of(event))
         inventory.commit(session, order_id)
         return acknowledgement(saga_events.STOCK_COMMITTED, order_id, self.name)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from cloudevents.core.base import BaseCloudEvent
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from functions.runtime import saga_events
 from functions.runtime.event_function import EventFunction
@@ -44,7 +44,7 @@ class FinalizeOrder(EventFunction):
         *ACKNOWLEDGED_STEP,
     )
 
-    def process(self, session: Session, event: BaseCloudEvent) -> BaseCloudEvent | None:
+    def process(self, session: Connection, event: BaseCloudEvent) -> BaseCloudEvent | None:
         data = saga_events.data_of(event)
         step = ACKNOWLEDGED_STEP.get(event.get_type())
         if step is not None:

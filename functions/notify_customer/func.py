@@ -6,7 +6,7 @@ Replies shop.customer.notified, which tells the orders context the step is done.
 from __future__ import annotations
 
 from cloudevents.core.base import BaseCloudEvent
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from functions.runtime import saga_events
 from functions.runtime.event_function import EventFunction
@@ -20,7 +20,7 @@ class NotifyCustomer(EventFunction):
     context = "notifications"
     consumes = (saga_events.ORDER_CONFIRMED, saga_events.ORDER_REJECTED)
 
-    def process(self, session: Session, event: BaseCloudEvent) -> BaseCloudEvent:
+    def process(self, session: Connection, event: BaseCloudEvent) -> BaseCloudEvent:
         order = OrderOut.model_validate(saga_events.data_of(event)).to_domain()
         notifications.notify(session, order)
         return acknowledgement(saga_events.CUSTOMER_NOTIFIED, order.id, self.name)

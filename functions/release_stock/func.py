@@ -9,7 +9,7 @@ nothing; releasing it changes nothing. Replies shop.stock.released.
 from __future__ import annotations
 
 from cloudevents.core.base import BaseCloudEvent
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from functions.runtime import saga_events
 from functions.runtime.event_function import EventFunction
@@ -22,7 +22,7 @@ class ReleaseStock(EventFunction):
     context = "inventory"
     consumes = (saga_events.ORDER_REJECTED,)
 
-    def process(self, session: Session, event: BaseCloudEvent) -> BaseCloudEvent:
+    def process(self, session: Connection, event: BaseCloudEvent) -> BaseCloudEvent:
         order_id = order_id_of(saga_events.data_of(event))
         inventory.release(session, order_id)
         return acknowledgement(saga_events.STOCK_RELEASED, order_id, self.name)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cloudevents.core.base import BaseCloudEvent
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from functions.runtime import saga_events
 from functions.runtime.event_function import EventFunction
@@ -17,7 +17,7 @@ class ReserveStock(EventFunction):
     context = "inventory"
     consumes = (saga_events.ORDER_PLACED,)
 
-    def process(self, session: Session, event: BaseCloudEvent) -> BaseCloudEvent:
+    def process(self, session: Connection, event: BaseCloudEvent) -> BaseCloudEvent:
         data = saga_events.data_of(event)
         reservation = inventory.reserve(session, data["order_id"], data["lines"])
         if reservation.status is ReservationStatus.REJECTED:

@@ -20,7 +20,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from cloudevents.core.base import BaseCloudEvent
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from functions.runtime import saga_events
 from functions.runtime.health import probe_answer, readiness
@@ -105,5 +105,5 @@ class EventFunction:
         )
         return reply
 
-    def process(self, session: Session, event: BaseCloudEvent) -> BaseCloudEvent | None:
+    def process(self, session: Connection, event: BaseCloudEvent) -> BaseCloudEvent | None:
         raise NotImplementedError

@@ -19,7 +19,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Request
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from microservices.common.settings import ServiceSettings
 from shop.persistence.database import Database
@@ -48,12 +48,12 @@ async def get_database(request: Request) -> Database:
 DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
-def reading_session(database: DatabaseDep) -> Iterator[Session]:
+def reading_session(database: DatabaseDep) -> Iterator[Connection]:
     with database.reading() as session:
         yield session
 
 
-def writing_session(database: DatabaseDep) -> Iterator[Session]:
+def writing_session(database: DatabaseDep) -> Iterator[Connection]:
     with database.writing() as session:
         yield session
 
@@ -62,8 +62,8 @@ def writing_session(database: DatabaseDep) -> Iterator[Session]:
 # returns, before the answer is sent, so a failed commit is answered as the error it is.
 # FastAPI solves a route's parameters in order: routes name the request's parts (path,
 # query, body) first and the session last, so a refused input opens no session.
-ReadSessionDep = Annotated[Session, Depends(reading_session, scope="function")]
-WriteSessionDep = Annotated[Session, Depends(writing_session, scope="function")]
+ReadSessionDep = Annotated[Connection, Depends(reading_session, scope="function")]
+WriteSessionDep = Annotated[Connection, Depends(writing_session, scope="function")]
 
 
 async def require_admin(

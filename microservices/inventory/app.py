@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from microservices.common.deps import Admin, ReadSessionDep, WriteSessionDep, json_body
 from microservices.common.messages import ReservationOut, ReserveIn
@@ -59,7 +59,7 @@ def commit(order_id: str, session: WriteSessionDep) -> ReservationOut:
 
 
 def _settle(
-    session: Session, order_id: str, use_case: Callable[[Session, str], Reservation | None]
+    session: Connection, order_id: str, use_case: Callable[[Connection, str], Reservation | None]
 ) -> ReservationOut:
     reservation = use_case(session, order_id)
     if reservation is None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import and_, func, insert, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 
 from shop.domain.catalog import Product
 from shop.persistence.tables import products
+
+# Built once: the hottest read of the shop skips building and hashing a new statement.
+_BY_SKU = select(products).where(products.c.sku == bindparam("sku"))
 
 
 def _product(row) -> Product:
@@ -20,11 +22,11 @@ def _escape_like(word: str) -> str:
 
 
 class CatalogStore:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self.session = session
 
     def get(self, sku: str) -> Product | None:
-        row = self.session.execute(select(products).where(products.c.sku == sku)).first()
+        row = self.session.execute(_BY_SKU, {"sku": sku}).first()
         return _product(row) if row else None
 
     def get_many(self, skus: Iterable[str]) -> dict[str, Product]:

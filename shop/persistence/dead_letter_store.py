@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from shop.persistence.database import as_utc
 from shop.persistence.tables import dead_letters as letters
@@ -27,7 +26,7 @@ class DeadLetter:
 
 
 class DeadLetterStore:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self.session = session
 
     def add(self, letter: DeadLetter) -> bool:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from shop.persistence.database import as_utc
 from shop.persistence.tables import idempotency_keys as keys
@@ -26,7 +25,7 @@ class KeyRecord:
 
 
 class IdempotencyStore:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self.session = session
 
     def get(self, key: str) -> KeyRecord | None:

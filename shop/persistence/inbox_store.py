@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, insert, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, delete, insert, select, tuple_
 
 from shop.persistence.tables import INBOXES
 
@@ -19,7 +18,7 @@ _NOT_SEEN = object()
 
 
 class InboxStore:
-    def __init__(self, session: Session, context: str) -> None:
+    def __init__(self, session: Connection, context: str) -> None:
         self.session = session
         self.table = INBOXES[context]
 

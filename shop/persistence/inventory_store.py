@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, insert, select, update
 
 from shop.domain.inventory import Reservation, ReservationStatus, StockLevel
 from shop.persistence.tables import reservations, stock_levels
@@ -17,7 +16,7 @@ def _level(row) -> StockLevel:
 
 
 class InventoryStore:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self.session = session
 
     def level(self, sku: str) -> StockLevel | None:

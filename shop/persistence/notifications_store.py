@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, insert, select
 
 from shop.domain.notifications import Message, Notification, NotificationKind
 from shop.persistence.database import as_utc
@@ -16,7 +15,7 @@ def _notification(row) -> Notification:
 
 
 class NotificationStore:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self.session = session
 
     def find(self, order_id: str, kind: NotificationKind) -> Notification | None:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, and_, or_, select, update
 
 from shop.domain.orders import OrderStatus
 from shop.persistence.tables import order_rows
@@ -21,7 +20,7 @@ def _free_at(now: datetime):
 
 
 class OrderClaimStore:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self.session = session
 
     def take(self, order_id: str, until: datetime, now: datetime) -> bool:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, delete, insert, select, update
 
 from shop.domain.orders import Order, OrderLine, OrderStatus
 from shop.persistence.database import as_utc
@@ -13,7 +12,7 @@ from shop.persistence.tables import order_lines, order_rows
 
 
 class OrderStore:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self.session = session
 
     def add(self, order: Order, claimed_until: datetime | None = None) -> None:

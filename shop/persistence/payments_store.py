@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, insert, select, update
 
 from shop.domain.payments import Charge, ChargeStatus
 from shop.persistence.database import as_utc
@@ -23,7 +22,7 @@ def _charge(row) -> Charge:
 
 
 class PaymentStore:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self.session = session
 
     def for_order(self, order_id: str, for_update: bool = False) -> Charge | None:

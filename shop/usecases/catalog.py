@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from shop.domain.catalog import Product, is_valid_sku
 from shop.persistence.catalog_store import CatalogStore
@@ -11,23 +11,23 @@ from shop.usecases.errors import AlreadyExists, NotFound
 
 
 def list_products(
-    session: Session, query: str, page: int, per_page: int
+    session: Connection, query: str, page: int, per_page: int
 ) -> tuple[list[Product], int]:
     return CatalogStore(session).search(query, (page - 1) * per_page, per_page)
 
 
-def get_product(session: Session, sku: str) -> Product:
+def get_product(session: Connection, sku: str) -> Product:
     product = CatalogStore(session).get(sku) if is_valid_sku(sku) else None
     if product is None:
         raise NotFound(f"no product with sku {sku}")
     return product
 
 
-def products_for(session: Session, skus: list[str]) -> dict[str, Product]:
+def products_for(session: Connection, skus: list[str]) -> dict[str, Product]:
     return CatalogStore(session).get_many(skus)
 
 
-def create_product(session: Session, product: Product) -> Product:
+def create_product(session: Connection, product: Product) -> Product:
     store = CatalogStore(session)
     exists = AlreadyExists(f"a product with sku {product.sku} exists")
     if store.get(product.sku) is not None:
@@ -39,7 +39,7 @@ def create_product(session: Session, product: Product) -> Product:
     return product
 
 
-def update_product(session: Session, product: Product) -> Product:
+def update_product(session: Connection, product: Product) -> Product:
     store = CatalogStore(session)
     if not is_valid_sku(product.sku) or store.get(product.sku) is None:
         raise NotFound(f"no product with sku {product.sku}")

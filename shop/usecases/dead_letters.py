@@ -7,18 +7,18 @@ operator can see what failed, where and with which answer.
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from shop.persistence.dead_letter_store import DeadLetter, DeadLetterStore
 
 MAX_LISTED = 500
 
 
-def record(session: Session, letter: DeadLetter) -> bool:
+def record(session: Connection, letter: DeadLetter) -> bool:
     """Keep `letter`; False when the same event's failure at the same place was kept already."""
     return DeadLetterStore(session).add(letter)
 
 
-def newest(session: Session, limit: int = 100) -> list[DeadLetter]:
+def newest(session: Connection, limit: int = 100) -> list[DeadLetter]:
     """The newest dead letters first, at most `limit` (capped at MAX_LISTED)."""
     return DeadLetterStore(session).newest(min(limit, MAX_LISTED))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from shop.domain.orders import Order
 from shop.persistence.followups_store import FollowUpStore
@@ -23,24 +23,24 @@ CUSTOMER = "customer"  # the customer told of the outcome
 STEPS = (STOCK, CUSTOMER)
 
 
-def expect(session: Session, order: Order, at: datetime) -> None:
+def expect(session: Connection, order: Order, at: datetime) -> None:
     """The order just became final: every step is owed from `at`."""
     FollowUpStore(session).add(order.id, STEPS, at)
 
 
-def acknowledge(session: Session, order_id: str, step: str) -> bool:
+def acknowledge(session: Connection, order_id: str, step: str) -> bool:
     """`step` is done for the order; False when it was not owed (a repeat)."""
     if step not in STEPS:
         raise ValueError(f"unknown follow-up step {step!r}")
     return FollowUpStore(session).remove(order_id, step)
 
 
-def owed(session: Session, order_id: str) -> set[str]:
+def owed(session: Connection, order_id: str) -> set[str]:
     return FollowUpStore(session).owed(order_id)
 
 
 def claim_overdue(
-    session: Session, before: datetime, now: datetime, limit: int = 100
+    session: Connection, before: datetime, now: datetime, limit: int = 100
 ) -> list[Order]:
     """Final orders with a step owed since before `before`, claimed: their wait starts
     again at `now`, so another re-drive (another replica, the next round) skips them."""

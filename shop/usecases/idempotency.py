@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from shop.domain.orders import Order
 from shop.persistence.database import Database
@@ -83,7 +83,9 @@ def for_request(key: str | None, request: BaseModel, ttl_seconds: float) -> Requ
     return RequestKey(key, fingerprint(request), timedelta(seconds=ttl_seconds))
 
 
-def earlier_order(session: Session, key: RequestKey, now: datetime | None = None) -> Order | None:
+def earlier_order(
+    session: Connection, key: RequestKey, now: datetime | None = None
+) -> Order | None:
     """The order placed with this key and body, None if the key is unused or expired;
     422 if it was used with another body."""
     record = IdempotencyStore(session).get(key.key)
@@ -101,7 +103,7 @@ def earlier_order(session: Session, key: RequestKey, now: datetime | None = None
 
 
 def remember(
-    session: Session, key: RequestKey | None, order_id: str, now: datetime | None = None
+    session: Connection, key: RequestKey | None, order_id: str, now: datetime | None = None
 ) -> None:
     """Write the key for a new order, in the transaction that inserts the order.
 
@@ -118,7 +120,7 @@ def remember(
     store.add(KeyRecord(key.key, key.fingerprint, order_id, now))
 
 
-def forget(session: Session, key: RequestKey | None, order_id: str) -> None:
+def forget(session: Connection, key: RequestKey | None, order_id: str) -> None:
     """Free the key of an order that is undone (deleted before anything happened)."""
     if key is not None:
         IdempotencyStore(session).delete(key.key, order_id=order_id)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from shop.domain import inventory as rules
 from shop.domain.catalog import is_valid_sku
@@ -12,14 +12,14 @@ from shop.persistence.inventory_store import InventoryStore
 from shop.usecases.errors import NotFound
 
 
-def get_stock(session: Session, sku: str) -> StockLevel:
+def get_stock(session: Connection, sku: str) -> StockLevel:
     level = InventoryStore(session).level(sku) if is_valid_sku(sku) else None
     if level is None:
         raise NotFound(f"no stock kept for sku {sku}")
     return level
 
 
-def track(session: Session, sku: str) -> StockLevel:
+def track(session: Connection, sku: str) -> StockLevel:
     """Start keeping stock for a new sku (none on hand); a second call changes nothing."""
     store = InventoryStore(session)
     level = store.level(sku)
@@ -33,7 +33,7 @@ def track(session: Session, sku: str) -> StockLevel:
     return level
 
 
-def restock(session: Session, sku: str, quantity: int) -> StockLevel:
+def restock(session: Connection, sku: str, quantity: int) -> StockLevel:
     store = InventoryStore(session)
     levels = store.levels_for_update([sku]) if is_valid_sku(sku) else {}
     if sku not in levels:
@@ -43,7 +43,7 @@ def restock(session: Session, sku: str, quantity: int) -> StockLevel:
     return levels[sku]
 
 
-def reserve(session: Session, order_id: str, lines: dict[str, int]) -> Reservation:
+def reserve(session: Connection, order_id: str, lines: dict[str, int]) -> Reservation:
     """Hold every line or none. Asked again for the same order, answers the first result."""
     store = InventoryStore(session)
     levels = store.levels_for_update(lines)
@@ -63,17 +63,17 @@ def reserve(session: Session, order_id: str, lines: dict[str, int]) -> Reservati
     return reservation
 
 
-def release(session: Session, order_id: str) -> Reservation | None:
+def release(session: Connection, order_id: str) -> Reservation | None:
     """Compensation: give back what the order holds. Safe to call again, or for no reservation."""
     return _settle(session, order_id, rules.release_all)
 
 
-def commit(session: Session, order_id: str) -> Reservation | None:
+def commit(session: Connection, order_id: str) -> Reservation | None:
     """The order is confirmed: its held units become sold. Safe to call again."""
     return _settle(session, order_id, rules.commit_all)
 
 
-def _settle(session: Session, order_id: str, rule) -> Reservation | None:
+def _settle(session: Connection, order_id: str, rule) -> Reservation | None:
     # Lock before deciding: the reservation rows first (a concurrent settle of the same
     # order waits here, then reads the status the first one wrote), then its stock rows
     # in sku order. reserve() never waits on reservation locks, so no cycle.

@@ -5,15 +5,15 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from shop.domain.notifications import Notification, message_for
 from shop.domain.orders import Order
 from shop.persistence.notifications_store import NotificationStore
 
 
-def notify(session: Session, order: Order) -> Notification:
+def notify(session: Connection, order: Order) -> Notification:
     """Record the message for a final order; a second call returns the first message."""
     message = message_for(order)
     store = NotificationStore(session)
@@ -31,5 +31,5 @@ def notify(session: Session, order: Order) -> Notification:
     return notification
 
 
-def for_email(session: Session, email: str) -> list[Notification]:
+def for_email(session: Connection, email: str) -> list[Notification]:
     return NotificationStore(session).by_email(email)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from shop.domain.orders import Order
 from shop.persistence.order_claims_store import OrderClaimStore
@@ -33,18 +33,18 @@ class Claim:
         return cls(order_id, datetime.now(UTC) + timedelta(seconds=lease_seconds))
 
 
-def take(session: Session, claim: Claim) -> Order | None:
+def take(session: Connection, claim: Claim) -> Order | None:
     """The order, now held by `claim`; None if another saga holds it or nothing is left to do."""
     if not OrderClaimStore(session).take(claim.order_id, claim.until, datetime.now(UTC)):
         return None
     return orders.get(session, claim.order_id)
 
 
-def give_back(session: Session, claim: Claim) -> None:
+def give_back(session: Connection, claim: Claim) -> None:
     OrderClaimStore(session).give_back(claim.order_id, claim.until)
 
 
-def due(session: Session, pending_before: datetime, limit: int = 100) -> list[str]:
+def due(session: Connection, pending_before: datetime, limit: int = 100) -> list[str]:
     """Ids of orders nobody holds with work left: pending since before `pending_before`
     (a saga stopped half way), or final and the customer not told yet."""
     return OrderClaimStore(session).due(pending_before, datetime.now(UTC), limit)

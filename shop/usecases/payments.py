@@ -12,8 +12,8 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from shop.domain.orders import Order
 from shop.domain.payments import (
@@ -28,7 +28,7 @@ from shop.persistence.payments_store import PaymentStore
 
 
 def open_charge(
-    session: Session, order_id: str, amount_cents: int, currency: str
+    session: Connection, order_id: str, amount_cents: int, currency: str
 ) -> tuple[Charge, bool]:
     """The order's charge, and whether this call opened it (pending) or found it."""
     store = PaymentStore(session)
@@ -54,7 +54,7 @@ def open_charge(
     return charge, True
 
 
-def record_decision(session: Session, order_id: str, decision: ChargeDecision) -> Charge:
+def record_decision(session: Connection, order_id: str, decision: ChargeDecision) -> Charge:
     """Apply the provider's answer, unless the charge was cancelled meanwhile."""
     store = PaymentStore(session)
     charge = store.for_order(order_id, for_update=True)
@@ -66,7 +66,7 @@ def record_decision(session: Session, order_id: str, decision: ChargeDecision) -
     return settled
 
 
-def cancel(session: Session, order_id: str, amount_cents: int, currency: str) -> Charge:
+def cancel(session: Connection, order_id: str, amount_cents: int, currency: str) -> Charge:
     """Give up on the order's charge: pending becomes failed; a final charge is answered as is.
 
     With no charge yet, a failed one is recorded, so a charge request that
@@ -81,7 +81,7 @@ def cancel(session: Session, order_id: str, amount_cents: int, currency: str) ->
     return cancelled
 
 
-def charge(session: Session, provider: SimulatedProvider, order: Order) -> Charge:
+def charge(session: Connection, provider: SimulatedProvider, order: Order) -> Charge:
     """Open, ask the provider and record, in the caller's transaction (the monolith)."""
     opened, is_new = open_charge(session, order.id, order.total_cents, order.currency)
     if not is_new:
@@ -91,6 +91,6 @@ def charge(session: Session, provider: SimulatedProvider, order: Order) -> Charg
     )
 
 
-def charges_for_order(session: Session, order_id: str) -> list[Charge]:
+def charges_for_order(session: Connection, order_id: str) -> list[Charge]:
     found = PaymentStore(session).for_order(order_id)
     return [found] if found else []
