@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.bindings.http import (
     HTTPMessage,
@@ -22,6 +21,9 @@ from cloudevents.core.bindings.http import (
     to_structured_event,
 )
 from cloudevents.core.v1.event import CloudEvent
+
+if TYPE_CHECKING:  # only the publishers use a client: an event function's cold start skips httpx
+    import httpx
 
 ORDER_PLACED = "shop.order.placed"
 STOCK_RESERVED = "shop.stock.reserved"
