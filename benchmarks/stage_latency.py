@@ -14,6 +14,7 @@ import statistics
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -64,6 +65,36 @@ def measure(url: str, requests: int, concurrency: int) -> dict[str, list[float]]
     return {"GET /api/products/{sku}": gets, "POST /api/orders": orders}
 
 
+@dataclass
+class StageRun:
+    """What one run of the stages measured: latencies per stage and endpoint, broker stats."""
+
+    results: dict[str, dict[str, list[float]]]
+    broker_stats: dict[str, dict]
+
+    def p50_ratio(self, stage: str, endpoint: str, base: str = "monolith") -> float:
+        return percentile(self.results[stage][endpoint], 50) / percentile(
+            self.results[base][endpoint], 50
+        )
+
+
+def run_stages(stages: list[str], requests: int, concurrency: int) -> StageRun:
+    """Start each stage in turn and measure it with the same client."""
+    results: dict[str, dict[str, list[float]]] = {}
+    broker_stats: dict[str, dict] = {}
+    for stage in stages:
+        work = Path(tempfile.mkdtemp(prefix=f"threefold-{stage}-"))
+        options = StageOptions(port=0, data_dir=work)
+        print(f"==> {stage}: starting (logs in {work})", flush=True)
+        with running_stage(stage, options, sink=FileSink(work / "stage.log")) as running:
+            print(f"==> {stage}: measuring", flush=True)
+            results[stage] = measure(running.url, requests, concurrency)
+            brokers = [p for p in running.plan.processes if p.name == "broker"]
+            if brokers:
+                broker_stats[stage] = httpx.get(brokers[0].url + "/stats").json()
+    return StageRun(results, broker_stats)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stages", nargs="+", default=list(STAGES), choices=list(STAGES))
@@ -71,18 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=4)
     args = parser.parse_args(argv)
 
-    results: dict[str, dict[str, list[float]]] = {}
-    broker_stats: dict[str, dict] = {}
-    for stage in args.stages:
-        work = Path(tempfile.mkdtemp(prefix=f"threefold-{stage}-"))
-        options = StageOptions(port=0, data_dir=work)
-        print(f"==> {stage}: starting (logs in {work})", flush=True)
-        with running_stage(stage, options, sink=FileSink(work / "stage.log")) as running:
-            print(f"==> {stage}: measuring", flush=True)
-            results[stage] = measure(running.url, args.requests, args.concurrency)
-            brokers = [p for p in running.plan.processes if p.name == "broker"]
-            if brokers:
-                broker_stats[stage] = httpx.get(brokers[0].url + "/stats").json()
+    run = run_stages(args.stages, args.requests, args.concurrency)
+    results, broker_stats = run.results, run.broker_stats
 
     print(f"\nlatency in ms, {args.concurrency} concurrent clients, same client for every stage")
     base = args.stages[0]
