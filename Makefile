@@ -138,9 +138,9 @@ run-microservices: $(STAMP)  ## run the gateway on http://127.0.0.1:$(PORT) and 
 run-functions: $(STAMP)  ## run the gateway on http://127.0.0.1:$(PORT), the functions and the broker
 	$(PY) -m stages run functions --port $(PORT)
 
-bench: $(STAMP)  ## req/s of GET /api/products/{sku} next to a trivial JSON endpoint (wrk)
+bench: $(STAMP)  ## every figure of issue 11's targets table in one run, each with its target [QUICK=1]
 	@command -v wrk >/dev/null || apt-get install -y wrk || { echo "install wrk"; exit 1; }
-	$(PY) -m benchmarks.product_lookup
+	$(PY) -m benchmarks $(if $(QUICK),--quick)
 
 # Images (Containerfile): one per stage, named as the manifests name them.
 .PHONY: images kind-load test-images

@@ -69,8 +69,14 @@ def percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
-def measure(events: int, work: Path) -> list[float]:
+def summary(lags: list[float]) -> tuple[float, float]:
+    """p50 and p95, in ms."""
+    return percentile(lags, 50), percentile(lags, 95)
+
+
+def measure(events: int, work: Path | None = None) -> list[float]:
     """The lag of `events` deliveries (after a warm-up), in ms."""
+    work = work or Path(tempfile.mkdtemp(prefix="threefold-broker-"))
     subscriber = NoOpSubscriber()
     port = free_port()
     server = _serve_in_thread(subscriber, port)
@@ -111,8 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=300)
     args = parser.parse_args(argv)
-    work = Path(tempfile.mkdtemp(prefix="threefold-broker-"))
-    lags = measure(args.events, work)
+    lags = measure(args.events)
     print(
         f"broker's own latency (ingest -> no-op subscriber called), {len(lags)} deliveries: "
         f"p50 {percentile(lags, 50):.2f} ms, p95 {percentile(lags, 95):.2f} ms, "

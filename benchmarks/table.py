@@ -1,0 +1,147 @@
+"""The figures of issue 11's targets table, measured in one run, each with its target.
+
+A row is a `Row`: the figure's name, its target as text, and a function that
+measures it and returns a `Figure` (the value as printed, and whether it meets
+the target). ROWS lists them in the table's order; a row whose benchmark lives
+elsewhere is a `pending` row until its function is plugged in here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+from benchmarks import broker_latency, function_cold_start, product_lookup, stage_latency
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How long each benchmark runs: `quick` for a smoke run, else the full run."""
+
+    quick: bool = False
+
+    @property
+    def wrk_seconds(self) -> int:
+        return 3 if self.quick else 10
+
+    @property
+    def rounds(self) -> int:
+        return 2 if self.quick else 3
+
+    @property
+    def requests(self) -> int:
+        return 80 if self.quick else 400
+
+    @property
+    def events(self) -> int:
+        return 60 if self.quick else 300
+
+
+@dataclass(frozen=True)
+class Figure:
+    value: str  # as printed, e.g. "0.62x" or "3.1 ms"
+    met: bool | None  # None: not measured
+
+
+@dataclass(frozen=True)
+class Row:
+    figure: str
+    target: str
+    measure: Callable[[Settings], Figure]
+
+
+def pending(figure: str, target: str, where: str) -> Row:
+    """A row whose benchmark is not plugged in yet: printed as not measured."""
+    return Row(figure, target, lambda _settings: Figure(f"not measured ({where})", None))
+
+
+def _ratio(value: float, at_least: float | None = None, at_most: float | None = None) -> Figure:
+    met = (at_least is None or value >= at_least) and (at_most is None or value <= at_most)
+    return Figure(f"{value:.2f}x", met)
+
+
+def product_vs_trivial(settings: Settings) -> Figure:
+    if shutil.which("wrk") is None:
+        return Figure("not measured (wrk is not installed: make bench installs it)", None)
+    results = product_lookup.measure(settings.wrk_seconds, 16, settings.rounds)
+    return _ratio(product_lookup.ratio(results), at_least=0.6)
+
+
+@cache
+def _stages(settings: Settings) -> stage_latency.StageRun:
+    """One run of the three stages serves both order-completion rows."""
+    return stage_latency.run_stages(
+        ["monolith", "microservices", "functions"], settings.requests, concurrency=4
+    )
+
+
+def order_completion(stage: str, at_most: float) -> Callable[[Settings], Figure]:
+    def measure(settings: Settings) -> Figure:
+        ratio = _stages(settings).p50_ratio(stage, "POST /api/orders")
+        return _ratio(ratio, at_most=at_most)
+
+    return measure
+
+
+def broker_own_latency(settings: Settings) -> Figure:
+    p50, p95 = broker_latency.summary(broker_latency.measure(settings.events))
+    return Figure(f"p95 {p95:.1f} ms (p50 {p50:.1f} ms)", p95 <= 5.0)
+
+
+def cold_start(settings: Settings) -> Figure:
+    wall, cpu = function_cold_start.measure(settings.rounds + 2)
+    return Figure(f"{wall:.0f} ms median ({cpu:.0f} ms CPU)", wall <= 500)
+
+
+ROWS: list[Row] = [
+    Row("monolith GET /api/products/{sku} vs a trivial endpoint", ">= 0.6x", product_vs_trivial),
+    # Branch perf-services: a service's /healthz vs a bare FastAPI app, and the read path
+    # through the gateway vs the monolith. Replace these two with its rows.
+    pending("a service's /healthz vs a bare FastAPI app", ">= 0.8x", "perf-services"),
+    pending("read path req/s through the gateway vs the monolith", ">= 0.5x", "perf-services"),
+    Row(
+        "order completion p50 vs the monolith: microservices",
+        "<= 3x",
+        order_completion("microservices", 3.0),
+    ),
+    Row(
+        "order completion p50 vs the monolith: functions",
+        "<= 4x",
+        order_completion("functions", 4.0),
+    ),
+    Row("broker's own latency per delivery (no handler)", "p95 <= 5 ms", broker_own_latency),
+    Row("function cold start (process start to first event)", "<= 500 ms", cold_start),
+]
+
+
+def run(rows: list[Row], settings: Settings) -> list[tuple[Row, Figure]]:
+    measured = []
+    for row in rows:
+        print(f"==> {row.figure}", flush=True)
+        measured.append((row, row.measure(settings)))
+    return measured
+
+
+def render(measured: list[tuple[Row, Figure]]) -> str:
+    mark = {True: "met", False: "NOT met", None: "-"}
+    width = max(len(row.figure) for row, _ in measured)
+    lines = [f"{'figure':<{width}}  {'measured':<34}  {'target':<12}  result"]
+    for row, figure in measured:
+        lines.append(
+            f"{row.figure:<{width}}  {figure.value:<34}  {row.target:<12}  {mark[figure.met]}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short runs: a smoke test")
+    parser.add_argument("--only", nargs="*", type=int, help="row numbers (1-based) to run")
+    args = parser.parse_args(argv)
+    rows = [r for i, r in enumerate(ROWS, 1) if not args.only or i in args.only]
+    measured = run(rows, Settings(quick=args.quick))
+    print("\n" + render(measured))
+    return 0
