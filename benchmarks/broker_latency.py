@@ -1,7 +1,7 @@
 """The broker's own latency per delivery: ingest to the subscriber's call, no handler.
 
 Starts the local broker (as the functions stage runs it, the real manifests) with
-every subscriber pointed at a no-op subscriber in this process, and POSTs
+every subscriber pointed at a no-op subscriber (a process of its own), and POSTs
 shop.order.placed events at it one at a time. The broker stamps each event it
 ingests with `knativearrivaltime` (microseconds, wall clock); the subscriber reads
 the clock the moment it is called, so the difference is the broker's own work
@@ -17,7 +17,6 @@ import argparse
 import json
 import statistics
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,17 +27,18 @@ import uvicorn
 from cloudevents.core.bindings.http import to_binary_event
 
 from functions.runtime.saga_events import ORDER_PLACED, new_event
-from stages.definitions import EVENT_FUNCTIONS, SINK_FUNCTIONS, _uvicorn
+from shop.instance import this_instance
+from stages.definitions import EVENT_FUNCTIONS, PYTHON, SINK_FUNCTIONS, _uvicorn
 from stages.launcher import FileSink, Launcher, ProcessSpec, free_port
 from stages.listeners import Listener
 
 
 @dataclass
 class NoOpSubscriber:
-    """A raw ASGI app answering 204 at once; notes each call's lag behind the ingest."""
+    """A raw ASGI app answering a POST with 204 at once, noting its lag behind the ingest;
+    GET /lags answers the lags noted so far, GET /readyz the launcher's readiness check."""
 
     lags_ms: list[float] = field(default_factory=list)
-    called: threading.Event = field(default_factory=threading.Event)
 
     async def __call__(self, scope, receive, send) -> None:
         now = time.time()
@@ -49,20 +49,22 @@ class NoOpSubscriber:
         if arrival is not None:
             stamped = datetime.fromisoformat(arrival.decode().replace("Z", "+00:00"))
             self.lags_ms.append((now - stamped.timestamp()) * 1000)
-            self.called.set()
         while (await receive()).get("more_body"):
             pass
-        await send({"type": "http.response.start", "status": 204, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
+        body = b""
+        if scope["path"] == "/lags":
+            body = json.dumps(self.lags_ms).encode()
+        elif scope["path"] == "/readyz":
+            body = json.dumps({"status": "ok", "instance": this_instance()}).encode()
+        status = 200 if body else 204
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": body})
 
 
-def _serve_in_thread(app: NoOpSubscriber, port: int) -> uvicorn.Server:
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.01)
-    return server
+def serve_subscriber(port: int) -> None:
+    """The subscriber in a process of its own, so nothing of this one's (the launcher's
+    log readers, the client) competes with it for the interpreter."""
+    uvicorn.run(NoOpSubscriber(), host="127.0.0.1", port=port, log_level="warning")
 
 
 def percentile(values: list[float], q: int) -> float:
@@ -74,13 +76,19 @@ def summary(lags: list[float]) -> tuple[float, float]:
     return percentile(lags, 50), percentile(lags, 95)
 
 
+WARM_UP = 20
+PACE = 0.01  # seconds between events: each delivery is done before the next arrives
+
+
 def measure(events: int, work: Path | None = None) -> list[float]:
     """The lag of `events` deliveries (after a warm-up), in ms."""
     work = work or Path(tempfile.mkdtemp(prefix="threefold-broker-"))
-    subscriber = NoOpSubscriber()
     port = free_port()
-    server = _serve_in_thread(subscriber, port)
-    url = f"http://127.0.0.1:{port}"
+    subscriber = ProcessSpec(
+        "subscriber",
+        [PYTHON, "-m", "benchmarks.broker_latency", "--serve-subscriber", str(port)],
+        port,
+    )
     listener = Listener()
     broker = ProcessSpec(
         name="broker",
@@ -89,34 +97,36 @@ def measure(events: int, work: Path | None = None) -> list[float]:
         listener=listener,
         env={
             "BROKER_SUBSCRIBERS": json.dumps(
-                {n: url for n in {**EVENT_FUNCTIONS, **SINK_FUNCTIONS}}
+                {n: subscriber.url for n in {**EVENT_FUNCTIONS, **SINK_FUNCTIONS}}
             ),
             "PING_INTERVAL": "0",
         },
     )
-    try:
-        with Launcher([broker], sink=FileSink(work / "broker.log")), httpx.Client() as client:
-            for i in range(events + 20):
-                order_id = f"ord_bench{i}"
-                data = {"order_id": order_id, "lines": {"TF-0001": 1}, "amount_cents": 100,
-                        "currency": "EUR", "payment_token": "tok_visa"}  # fmt: skip
-                message = to_binary_event(new_event(ORDER_PLACED, order_id, data, "bench"))
-                subscriber.called.clear()
-                client.post(broker.url, headers=message.headers, content=message.body)
-                if not subscriber.called.wait(10):
-                    raise SystemExit("the no-op subscriber was never called")
-                if i == 19:  # warm-up done: connections open, code paths hot
-                    subscriber.lags_ms.clear()
-                time.sleep(0.002)  # let the delivery finish: one in flight at a time
-    finally:
-        server.should_exit = True
-    return list(subscriber.lags_ms)
+    specs = [subscriber, broker]
+    with Launcher(specs, sink=FileSink(work / "processes.log")), httpx.Client() as client:
+        for i in range(WARM_UP + events):
+            order_id = f"ord_bench{i}"
+            data = {"order_id": order_id, "lines": {"TF-0001": 1}, "amount_cents": 100,
+                    "currency": "EUR", "payment_token": "tok_visa"}  # fmt: skip
+            message = to_binary_event(new_event(ORDER_PLACED, order_id, data, "bench"))
+            client.post(broker.url, headers=message.headers, content=message.body)
+            time.sleep(PACE)
+        deadline = time.monotonic() + 10
+        while len(lags := client.get(f"{subscriber.url}/lags").json()) < WARM_UP + events:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"only {len(lags)} of {WARM_UP + events} events delivered")
+            time.sleep(0.05)
+    return lags[WARM_UP:]  # after the warm-up: connections open, code paths hot
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=300)
+    parser.add_argument("--serve-subscriber", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.serve_subscriber:
+        serve_subscriber(args.serve_subscriber)
+        return 0
     lags = measure(args.events)
     print(
         f"broker's own latency (ingest -> no-op subscriber called), {len(lags)} deliveries: "
