@@ -21,18 +21,10 @@ from pathlib import Path
 import httpx
 from cloudevents.core.bindings.http import to_binary_event
 
+from benchmarks.cpu import cpu_ms
 from functions.runtime.saga_events import ORDER_PLACED, new_event
 from stages.definitions import PYTHON
 from stages.launcher import ROOT, free_port, run_step
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_ms(pid: int) -> float:
-    """CPU time (user + system) a process has used so far: on a machine shared with other
-    work this varies far less than the wall time, so it shows what a change saves."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) * 1000 / CLOCK_TICKS
 
 
 def one_cold_start(database: str) -> tuple[float, float]:

@@ -16,8 +16,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.cpu import tree_cpu_ms
 from stages.definitions import PYTHON, StageOptions
 from stages.launcher import FileSink, Launcher, ProcessSpec, free_port
 from stages.running import running_stage
@@ -25,8 +27,18 @@ from stages.running import running_stage
 GUNICORN = [PYTHON, "-m", "gunicorn", "-c", "python:monolith.gunicorn_conf"]
 
 
-def wrk(url: str, seconds: int, connections: int) -> float:
-    """Requests per second that wrk measured (non-2xx answers make it fail loudly)."""
+@dataclass
+class Load:
+    """One wrk run: requests per second, and the server's CPU milliseconds per request."""
+
+    rps: float
+    cpu_per_request: float
+
+
+def wrk(url: str, seconds: int, connections: int, server_pid: int | None = None) -> Load:
+    """What wrk measured (non-2xx answers make it fail loudly), and what it cost the
+    server (`server_pid` and its children) in CPU per request."""
+    cpu_before = tree_cpu_ms(server_pid) if server_pid else 0.0
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", url],
         capture_output=True,
@@ -35,15 +47,18 @@ def wrk(url: str, seconds: int, connections: int) -> float:
     ).stdout
     if "Non-2xx" in out:
         raise SystemExit(f"{url} answered errors:\n{out}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    cpu = tree_cpu_ms(server_pid) - cpu_before if server_pid else 0.0
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return Load(rps, cpu / max(requests, 1))
 
 
 TRIVIAL = "trivial JSON endpoint"
 PRODUCT = "GET /api/products/{sku}"
 
 
-def measure(seconds: int, connections: int, rounds: int) -> dict[str, list[float]]:
-    """req/s of each endpoint per round; the two alternate, so both see the same machine."""
+def measure(seconds: int, connections: int, rounds: int) -> dict[str, list[Load]]:
+    """Each endpoint's load per round; the two alternate, so both see the same machine."""
     work = Path(tempfile.mkdtemp(prefix="threefold-bench-"))
     sink = FileSink(work / "servers.log")
     port = free_port()
@@ -55,25 +70,48 @@ def measure(seconds: int, connections: int, rounds: int) -> dict[str, list[float
     )
     options = StageOptions(port=0, data_dir=work)
     print(f"==> starting the monolith and the trivial app (logs in {work})", flush=True)
-    with running_stage("monolith", options, sink=sink) as stage, Launcher([trivial], sink=sink):
+    with (
+        running_stage("monolith", options, sink=sink) as stage,
+        Launcher([trivial], sink=sink) as trivial_launcher,
+    ):
+        servers = {  # the gunicorn masters; their workers are their children
+            TRIVIAL: trivial_launcher.pids()["trivial"],
+            PRODUCT: stage.launcher.pids()["monolith"],
+        }
         targets = {
             TRIVIAL: f"{trivial.url}/trivial",
             PRODUCT: f"{stage.url}/api/products/TF-0001",
         }
         for url in targets.values():  # warm-up
             wrk(url, 2, connections)
-        results: dict[str, list[float]] = {name: [] for name in targets}
+        results: dict[str, list[Load]] = {name: [] for name in targets}
         for round_number in range(1, rounds + 1):
             for name, url in targets.items():
-                rps = wrk(url, seconds, connections)
-                results[name].append(rps)
-                print(f"    round {round_number}: {name:<24} {rps:9.0f} req/s", flush=True)
+                load = wrk(url, seconds, connections, servers[name])
+                results[name].append(load)
+                print(
+                    f"    round {round_number}: {name:<24} {load.rps:9.0f} req/s "
+                    f"{load.cpu_per_request:6.3f} ms CPU/request",
+                    flush=True,
+                )
     return results
 
 
-def ratio(results: dict[str, list[float]]) -> float:
+def ratio(results: dict[str, list[Load]]) -> float:
     """The product lookup's median req/s over the trivial endpoint's."""
-    return statistics.median(results[PRODUCT]) / statistics.median(results[TRIVIAL])
+    return _median(results[PRODUCT], "rps") / _median(results[TRIVIAL], "rps")
+
+
+def cpu_ratio(results: dict[str, list[Load]]) -> float:
+    """The same ratio from the CPU each request cost the server: what req/s would be
+    on an otherwise idle machine, and far steadier than req/s on a busy one."""
+    return _median(results[TRIVIAL], "cpu_per_request") / _median(
+        results[PRODUCT], "cpu_per_request"
+    )
+
+
+def _median(loads: list[Load], what: str) -> float:
+    return statistics.median(getattr(load, what) for load in loads)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,11 +124,11 @@ def main(argv: list[str] | None = None) -> int:
         print("wrk is not installed: apt-get install wrk (make bench does it)", file=sys.stderr)
         return 1
     results = measure(args.seconds, args.connections, args.rounds)
-    base = statistics.median(results[TRIVIAL])
     print(f"\nsame gunicorn set-up, wrk -c{args.connections}, median of {args.rounds}:")
-    for name, values in results.items():
-        rps = statistics.median(values)
-        print(f"  {name:<24} {rps:9.0f} req/s   {rps / base:5.2f} x trivial")
+    for name, loads in results.items():
+        rps, cpu = _median(loads, "rps"), _median(loads, "cpu_per_request")
+        print(f"  {name:<24} {rps:9.0f} req/s   {cpu:6.3f} ms CPU/request")
+    print(f"  ratio: {ratio(results):.2f}x trivial by req/s, {cpu_ratio(results):.2f}x by CPU")
     return 0
 
 
