@@ -1,6 +1,7 @@
 """Engines and sessions: SQLite files by default, PostgreSQL (psycopg 3) by URL.
 
-`Database.reading()` and `Database.writing()` give a connection in a transaction
+`Database.reading()` and `Database.writing()` give a connection in a transaction,
+opened by its first statement,
 that commits on success and rolls back on error. Every store speaks SQLAlchemy Core
 (tables, not mapped classes), so a plain Connection does: an ORM Session in its
 place cost a third of a product lookup's time and bought nothing. On SQLite a writing
@@ -20,13 +21,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, RootTransaction, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 DEFAULT_DATA_DIR = "data"
@@ -130,6 +132,43 @@ def as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+class _OpenedOnFirstUse:
+    """Stands in for a Connection in a transaction that is opened by the first statement,
+    as an ORM Session's was: until then no connection is taken from the pool and, on
+    SQLite, no lock is held (a writer that waits for something first keeps no one out)."""
+
+    __slots__ = ("_engine", "connection", "transaction")
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self.connection: Connection | None = None
+        self.transaction: RootTransaction | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self.connection is None:
+            self.connection = self._engine.connect()
+            self.transaction = self.connection.begin()
+        return getattr(self.connection, name)
+
+
+@contextmanager
+def _transaction(engine: Engine) -> Iterator[Connection]:
+    """Commit on success, roll back on error (a transaction that ran nothing did nothing)."""
+    stand_in = _OpenedOnFirstUse(engine)
+    try:
+        yield stand_in  # type: ignore[misc]  # behaves as the Connection it opens
+    except BaseException:
+        if stand_in.transaction is not None:
+            stand_in.transaction.rollback()
+        raise
+    else:
+        if stand_in.transaction is not None:
+            stand_in.transaction.commit()
+    finally:
+        if stand_in.connection is not None:
+            stand_in.connection.close()
+
+
 class Database:
     """One context's (or the monolith's) database: engines made here, on request."""
 
@@ -153,15 +192,11 @@ class Database:
     def engine(self) -> Engine:
         return self._write_engine
 
-    @contextmanager
-    def reading(self) -> Iterator[Connection]:
-        with self._read_engine.begin() as connection:
-            yield connection
+    def reading(self) -> AbstractContextManager[Connection]:
+        return _transaction(self._read_engine)
 
-    @contextmanager
-    def writing(self) -> Iterator[Connection]:
-        with self._write_engine.begin() as connection:
-            yield connection
+    def writing(self) -> AbstractContextManager[Connection]:
+        return _transaction(self._write_engine)
 
     def ping(self) -> None:
         """Raise if the database cannot be reached (used by /readyz)."""
