@@ -5,12 +5,16 @@ and POSTs one shop.order.placed CloudEvent at it in a tight loop until it
 answers 2xx; prints the time from process start to that answer, over a few
 rounds. The imports (SQLAlchemy, pydantic, the cloudevents SDK) dominate.
 
-    .venv/bin/python -m benchmarks.function_cold_start
+    .venv/bin/python -m benchmarks.function_cold_start [--rounds 3] [--json figure.json]
+
+With --json it also writes the figures there (median_ms, min_ms, max_ms, rounds,
+timed_at): the load tests' projection reads that file (loadtests/cold_start.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -63,6 +67,7 @@ def one_cold_start(database: str) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="threefold-cold-"))
     inventory = f"sqlite:///{work / 'inventory.sqlite'}"
@@ -81,6 +86,15 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.rounds} rounds: median {statistics.median(times):.0f} ms, "
         f"min {min(times):.0f} ms, max {max(times):.0f} ms"
     )
+    if args.json:
+        figures = {
+            "median_ms": statistics.median(times),
+            "min_ms": min(times),
+            "max_ms": max(times),
+            "rounds": args.rounds,
+            "timed_at": time.time(),
+        }
+        args.json.write_text(json.dumps(figures, indent=1) + "\n")
     return 0
 
 

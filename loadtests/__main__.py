@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from loadtests import cluster_results, in_cluster, report, results
+from loadtests import cluster_results, cold_start, in_cluster, report, results
 from loadtests.chaos import command as chaos
 from loadtests.locust_process import PACINGS, LoadSettings
 from loadtests.projection import command as projection
@@ -155,7 +155,12 @@ def main(argv: list[str] | None = None) -> int:
             settings, context = _settings(args), args.kube_context
         else:
             targets, settings, context = [Target(s) for s in STAGES], DEMO, None
-        path, found = compare(targets, settings, new_folder(args.out), context)
+        folder = new_folder(args.out)
+        if any(t.stage == "functions" and t.url is None for t in targets):
+            # the projection's cold start, timed once for this run (a few seconds)
+            say(f"timing a cold start for the projection ({cold_start.DEMO_ROUNDS} rounds)")
+            cold_start.time_once(folder)
+        path, found = compare(targets, settings, folder, context)
         return _finish(path, found, started)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
