@@ -415,8 +415,8 @@ def _cluster_panel(
         series[f"{r.stage} projected"] = Series([(float(s), float(n)) for s, n in enumerate(pods)])
         shown[f"{r.stage} projected"] = colors[r.stage]
         notes.append(f"{r.stage}: projected from the CPU figures of {demand.source}")
-    if not series:
-        return "", {}
+    if not any(k.endswith(" projected") for k in series):
+        return "", {}  # the replicas alone are the page's replicas chart already
     chart_id = "chart-replicas-beside-projection"
     title = "Ready replicas on the cluster (solid) beside the projection (dashed)"
     x_max = max((p[0] for s in series.values() for p in s.points), default=1.0)

@@ -181,3 +181,18 @@ def test_a_stage_without_cpu_samples_says_why(run_folder, tmp_path) -> None:
     assert "no projection" in html and "resources.csv" in html
     lines = "\n".join(projection_section.terminal(found))
     assert "monolith: no projection" in lines
+
+
+def test_a_cluster_run_draws_the_replicas_beside_the_projection(run_folder, tmp_path) -> None:
+    folder = tmp_path / "run"
+    shutil.copytree(run_folder, folder)
+    shutil.copy(FIXTURES / "comparison" / "functions" / "replicas.csv", folder / "functions")
+    found = results.read_comparison(folder)
+    html, data = projection_section.html(found, {r.stage: "#000" for r in found})
+    lines = data["chart-replicas-beside-projection"]
+    assert set(lines) == {"functions measured", "functions projected"}
+    assert (
+        lines["functions measured"]
+        == next(r for r in found if r.stage == "functions").replica_series().points
+    )
+    assert 'id="replicas-beside-projection"' in html
