@@ -137,48 +137,55 @@ def steady_paragraph(outlook: Outlook, base: Outlook | None) -> str:
         versus = f", {cost / theirs:.1f}x the monolith's" if theirs else ""
     parts.append(
         f"A cluster would reserve {cost:,.0f} core-seconds per 1,000 orders at "
-        f"{low.factor:g}x{versus} (it uses {low.used_core_seconds_per_1000_orders:,.0f} of them)."
+        f"{low.factor:g}x{versus} (the CPU it would use: "
+        f"{low.used_core_seconds_per_1000_orders:,.0f} core-seconds)."
     )
     parts += _shape_of_growth(low, high)
-    capped = [w for w in high.workloads if w.capped]
-    if capped:
-        which = ", ".join(f"{w.name} (needs {w.needed}, capped at {w.replicas})" for w in capped)
-        parts.append(
-            f"At {high.factor:g}x {which} hit their maximum replicas: the requests beyond "
-            "them queue, so the maximum in k8s/ has to be raised before such a load."
-        )
+    for projection in (low, high):
+        capped = [w for w in projection.workloads if w.capped]
+        if capped:
+            which = ", ".join(f"{w.name} (needs {w.needed}, max {w.replicas})" for w in capped)
+            verb = "hits its" if len(capped) == 1 else "hit their"
+            parts.append(
+                f"At {projection.factor:g}x {which} {verb} maximum replicas: the requests "
+                "beyond what those pods carry queue, so the maximum in k8s/ has to be raised "
+                "before such a load."
+            )
+            break  # the lowest load that meets a maximum says it; 100x only adds more
     return " ".join(parts)
 
 
 def _shape_of_growth(low: StageProjection, high: StageProjection) -> list[str]:
+    """How the stage grows, from the replicas its autoscalers ask for (maximums aside)."""
     scaled_low, scaled_high = _scaled(low), _scaled(high)
     if len(scaled_high) == 1:
         pod = scaled_high[0]
-        each_cores = pod.requested_cores / pod.replicas if pod.replicas else 0.0
+        each_cores = pod.needed_cores / pod.needed if pod.needed else 0.0
         each_mib = pod.requested_memory_mib / pod.replicas if pod.replicas else 0.0
         return [
             f"Each replica is the whole shop ({pod.processes_per_pod} processes, "
             f"{each_cores:g} cores and {each_mib:,.0f} MiB requested): though the catalog's "
-            f"reads are {_pct(CATALOG_SHARE)} of the requests, it grows from "
-            f"{scaled_low[0].replicas} to {pod.replicas} copies of all of itself, orders, "
-            "payments and notifications included."
+            f"reads are {_pct(CATALOG_SHARE)} of the requests, it asks for "
+            f"{scaled_low[0].needed} copies of all of itself at {low.factor:g}x and "
+            f"{pod.needed} at {high.factor:g}x, orders, payments and notifications included."
         ]
-    if not scaled_high or high.requested_cores <= 0:
+    if not scaled_high or high.needed_cores <= 0:
         return []
-    hot = max(scaled_high, key=lambda w: (w.requested_cores, w.replicas))
-    before = {w.name: w.replicas for w in scaled_low}
-    still = [w for w in scaled_high if w.replicas == before.get(w.name)]
+    hot = max(scaled_high, key=lambda w: (w.needed_cores, w.needed))
+    before = {w.name: w.needed for w in scaled_low}
+    still = [w for w in scaled_high if w.needed == before.get(w.name)]
     parts = [
-        f"The hot workload is {hot.name}: {before.get(hot.name, 0)} to {hot.replicas} "
-        f"replicas, {_pct(hot.requested_cores / high.requested_cores)} of the requested cores "
-        f"at {high.factor:g}x; only it and the others that grow get more copies."
+        f"The hot workload is {hot.name}: its autoscaler asks for {before.get(hot.name, 0)} "
+        f"replicas at {low.factor:g}x and {hot.needed} at {high.factor:g}x, "
+        f"{_pct(hot.needed_cores / high.needed_cores)} of the cores the stage asks for there; "
+        "only the workloads that carry the load get more copies."
     ]
     if still:
-        zero = [w.name for w in still if w.replicas == 0]
+        zero = [w.name for w in still if w.needed == 0]
         parts.append(
             f"{len(still)} of its {len(scaled_high)} scaled workloads do not grow from "
             f"{low.factor:g}x to {high.factor:g}x"
-            + (f" ({len(zero)} of them at zero: {', '.join(zero)})" if zero else "")
+            + (f" ({len(zero)} of them stay at zero: {', '.join(zero)})" if zero else "")
             + "."
         )
     return parts
@@ -229,8 +236,8 @@ def timeline_paragraph(outlooks_: list[Outlook], shape: str) -> str:
             )
         if colds:
             text += (
-                f"; {colds} cold starts (a workload woken from zero), each {timeline.start_s:.1f}"
-                " s before its first pod serves"
+                f"; {colds} cold starts (a workload woken from zero), each waiting "
+                f"{1000 * timeline.start_s:.0f} ms for its first pod to serve"
             )
         short = max((w.saturated_s for w in timeline.workloads), default=0)
         if short:

@@ -132,7 +132,7 @@ def test_the_paragraphs_are_written_from_the_numbers(page) -> None:
     burst = projection_section.timeline_paragraph(list(outlooks.values()), "idle-burst")
     # the functions drop to zero when idle and pay the cold start given
     assert "functions dropped to zero when idle" in burst and "cold starts" in burst
-    assert f"each {COLD_MS / 1000:.1f} s" in burst
+    assert f"each waiting {COLD_MS:.0f} ms" in burst
 
 
 def test_the_chart_series_are_the_timelines_pods(page) -> None:
