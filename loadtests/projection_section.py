@@ -375,9 +375,21 @@ def html(results: list[StageResult], colors: dict[str, str]) -> tuple[str, dict]
         "component spent per request in this run. Requested cores and memory are pods x "
         "their requests; core-seconds per 1,000 orders are the requested cores held while "
         f"1,000 orders are placed at that load. Cold start: {escape(cold.origin)}.</p>"
-        f"{_steady_table(found)}{stages}{''.join(panels)}</section>"
+        f"{_steady_table(found)}{stages}{_key(results, colors)}{''.join(panels)}</section>"
     )
     return section + cluster, data
+
+
+def _key(results: list[StageResult], colors: dict[str, str]) -> str:
+    """Which colour is which stage, beside the charts (the page's legend is far above)."""
+    return (
+        '<p class="note">'
+        + " ".join(
+            f'<span class="swatch" style="background:{colors[r.stage]}"></span>{escape(r.stage)}'
+            for r in results
+        )
+        + "</p>"
+    )
 
 
 def _earlier_demand(result: StageResult, cold_ms: float | None) -> StageDemand | None:
