@@ -85,12 +85,23 @@ def _projected(stage: str, demand: StageDemand) -> Outlook:
     return Outlook(stage, demand, steady, timelines)
 
 
+def _stage_demand(folder: Path, cold_ms: float | None) -> StageDemand:
+    """The run's figures; refused when no process of the stage was sampled (a stage that ran
+    elsewhere: only Locust's and the machine's rows), as there is no CPU to project from."""
+    demand = demand_from_run(folder, cold_ms)
+    if not demand.components:
+        raise ValueError(
+            f"{RESOURCES} holds no process of the stage (it ran elsewhere): no CPU per request"
+        )
+    return demand
+
+
 @lru_cache(maxsize=16)
 def _outlook(folder: Path, stage: str, broken: bool, cold_ms: float | None) -> Outlook:
     if broken:
         return Outlook(stage, problem="the run is BROKEN: its figures are no base to project")
     try:
-        return _projected(stage, demand_from_run(folder, cold_ms))
+        return _projected(stage, _stage_demand(folder, cold_ms))
     except (ValueError, OSError, subprocess.SubprocessError) as error:
         return Outlook(stage, problem=str(error))
 
@@ -396,7 +407,7 @@ def _earlier_demand(result: StageResult, cold_ms: float | None) -> StageDemand |
     """A cluster run has no local CPU samples: the newest local run of the stage beside it."""
     for samples in sorted(result.folder.parent.parent.glob(f"*/{result.stage}/{RESOURCES}"))[::-1]:
         try:
-            return demand_from_run(samples.parent, cold_ms)
+            return _stage_demand(samples.parent, cold_ms)
         except ValueError:
             continue
     return None

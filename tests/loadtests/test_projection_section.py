@@ -196,3 +196,15 @@ def test_a_cluster_run_draws_the_replicas_beside_the_projection(run_folder, tmp_
         == next(r for r in found if r.stage == "functions").replica_series().points
     )
     assert 'id="replicas-beside-projection"' in html
+
+
+def test_a_stage_that_ran_elsewhere_is_not_projected(run_folder, tmp_path) -> None:
+    folder = tmp_path / "run"
+    shutil.copytree(run_folder, folder)
+    # only Locust's row: the stage's processes were not here
+    (folder / "monolith" / "resources.csv").write_text(
+        "time,role,component,pid,cpu_seconds,rss_bytes\n146.0,locust,locust,9,3.0,1000\n"
+    )
+    found = results.read_comparison(folder)
+    lines = "\n".join(projection_section.terminal(found))
+    assert "monolith: no projection" in lines and "ran elsewhere" in lines
