@@ -73,7 +73,7 @@ def for_comparison(folder: Path) -> ColdStart:
     if ms is not None:
         return ColdStart(
             ms,
-            f"{ms:.0f} ms, the median of a function's process start to its first event "
+            f"{ms:,.0f} ms, the median of a function's process start to its first event "
             "handled, timed once for this run by benchmarks/function_cold_start.py",
         )
     earlier = sorted(folder.parent.glob(f"*/{FILE}"), reverse=True)
@@ -81,7 +81,7 @@ def for_comparison(folder: Path) -> ColdStart:
         if (ms := _read(path)) is not None:
             return ColdStart(
                 ms,
-                f"{ms:.0f} ms, the last cold start timed by benchmarks/function_cold_start.py "
+                f"{ms:,.0f} ms, the last cold start timed by benchmarks/function_cold_start.py "
                 f"({_when(path)}, {path.parent.name}/{FILE}), not timed for this run",
             )
     return ColdStart(

@@ -248,7 +248,7 @@ def timeline_paragraph(outlooks_: list[Outlook], shape: str) -> str:
         if colds:
             text += (
                 f"; {colds} cold starts (a workload woken from zero), each waiting "
-                f"{1000 * timeline.start_s:.0f} ms for its first pod to serve"
+                f"{1000 * timeline.start_s:,.0f} ms for its first pod to serve"
             )
         short = max((w.saturated_s for w in timeline.workloads), default=0)
         if short:
