@@ -171,7 +171,13 @@ def after_load(ramp: RampSettings) -> Callable[[LoadedStage, str, Path], None]:
     """For runner.compare: ramp against each stage right after its load run, while it runs."""
 
     def then(stage: LoadedStage, name: str, folder: Path) -> None:
-        ramp_stage(stage, name, folder / FOLDER, ramp)
+        try:
+            ramp_stage(stage, name, folder / FOLDER, ramp)
+        except (OSError, ValueError, TimeoutError) as error:  # the load run's results stand
+            say(f"{name}: the capacity ramp failed: {type(error).__name__}: {error}")
+            failed = {"stage": name, "error": f"{type(error).__name__}: {error}"}
+            (folder / FOLDER).mkdir(parents=True, exist_ok=True)
+            (folder / FOLDER / RESULT_FILE).write_text(json.dumps(failed, indent=2) + "\n")
 
     return then
 

@@ -24,6 +24,7 @@ from loadtests.capacity import (
     Step,
     breaches,
     generator_bound,
+    locust_bound,
 )
 from loadtests.results import StageResult
 from loadtests.summary import BASELINE
@@ -77,6 +78,19 @@ def _share(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.0f}% of a core"
 
 
+def _stopped(capacity: Capacity, stop: Step | None) -> str:
+    """What stopped the ramp, short enough for a table cell (the paragraph says it all)."""
+    if capacity.kind == NOT_REACHED or not capacity.reasons:
+        return "nothing: the ramp ran out"
+    if capacity.kind == GENERATOR_BOUND and stop is not None:
+        busy = stop.busy
+        if locust_bound(stop):
+            return f"Locust at {100 * (busy.locust_share or 0):.0f}% of a core"
+        return f"machine full, {busy.others_cores or 0:.1f} cores of other work"
+    more = f" (+{len(capacity.reasons) - 1} more)" if len(capacity.reasons) > 1 else ""
+    return f"step {capacity.stop_step}: {capacity.reasons[0]}{more}"
+
+
 def rows(found: list[Found]) -> list[tuple[str, str, list[str]]]:
     """(key, label, one cell per stage) of the side-by-side table."""
     base = _base(found)
@@ -100,8 +114,7 @@ def rows(found: list[Found]) -> list[tuple[str, str, list[str]]]:
         offered = f"{capacity.users * data['rate']:,.0f}" if capacity.users else "-"
         table["users"][1].append(f"{capacity.users} ({offered})" if capacity.users else "-")
         table["conclusion"][1].append(capacity.kind)
-        stopped = "; ".join(capacity.reasons) if capacity.reasons else "the ramp's last step"
-        table["stopped"][1].append(stopped)
+        table["stopped"][1].append(_stopped(capacity, stop))
         hot = "-"
         if capacity.hot and capacity.hot_share is not None:
             hot = f"{capacity.hot} ({_share(capacity.hot_share)})"

@@ -3,6 +3,8 @@ when Locust or the machine (not the stage) was the bottleneck, and the conclusio
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from loadtests.capacity import (
@@ -21,7 +23,7 @@ from loadtests.capacity import (
     should_stop,
     sustained,
 )
-from loadtests.capacity_section import paragraph, ratio
+from loadtests.capacity_section import paragraph, ratio, terminal_rows
 
 OBJECTIVE = Objective(read_p95_ms=200, order_p95_ms=800, error_rate=0.01, carried_share=0.9)
 QUIET = Busy(hot="gateway", hot_share=0.5, stage_cores=0.9, locust_share=0.3,
@@ -191,3 +193,35 @@ def test_the_paragraph_is_written_from_the_numbers():
     assert text.startswith("microservices: sustained 155 req/s (0.25x) (10 users at 10 tasks/s")
     assert "read p95 450 ms > 200" in text
     assert "more copies of gateway alone" in text
+
+
+def _found(steps: list[Step], rate: float = 10.0) -> dict:
+    return {
+        "rate": rate,
+        "objective": {"read_p95_ms": 200, "order_p95_ms": 800, "error_rate": 0.01,
+                      "carried_share": 0.9},
+        "steps": [s.to_json() for s in steps],
+        "capacity": conclude(steps, OBJECTIVE).to_json(),
+    }  # fmt: skip
+
+
+def test_the_terminal_table_puts_the_stages_side_by_side_with_ratios_and_causes():
+    hot = Busy(hot="monolith", hot_share=0.9, stage_cores=1.3, locust_share=0.4,
+               locust_cores=0.4, host_cores=1.8, cpus=2)  # fmt: skip
+    crowded = Busy(hot="gateway", hot_share=0.3, stage_cores=0.4, locust_share=0.2,
+                   locust_cores=0.2, host_cores=1.9, cpus=2)  # fmt: skip
+    monolith = _found([step(1, 10), step(2, 20), step(3, 35, read_p95_ms=300, busy=hot)])
+    split = _found([step(1, 10), step(2, 20, error_rate=0.2, busy=crowded)])
+    lines = terminal_rows([("monolith", monolith), ("microservices", split)])
+    table = {cells[0]: cells[1:] for line in lines[2:9] if (cells := re.split(r"\s{2,}", line))}
+    assert table["capacity, sustained"] == ["310 req/s", "at least 155 req/s (>= 0.50x)"]
+    assert table["what stopped the ramp"] == [
+        "step 3: read p95 300 ms > 200",
+        "machine full, 1.3 cores of other work",
+    ]
+    assert table["hot component at the stop"] == [
+        "monolith (90% of a core)",
+        "gateway (30% of a core)",
+    ]
+    assert table["this machine's busy cores"] == ["1.80 of 2", "1.90 of 2"]
+    assert table["at users (tasks/s offered)"] == ["20 (200)", "10 (100)"]
