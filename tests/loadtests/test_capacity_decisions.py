@@ -3,10 +3,13 @@ when Locust or the machine (not the stage) was the bottleneck, and the conclusio
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 
 import pytest
 
+from loadtests import report, results
 from loadtests.capacity import (
     BELOW_RAMP,
     GENERATOR_BOUND,
@@ -24,6 +27,7 @@ from loadtests.capacity import (
     sustained,
 )
 from loadtests.capacity_section import paragraph, ratio, terminal_rows
+from tests.loadtests.recorded_kubernetes import FIXTURES
 
 OBJECTIVE = Objective(read_p95_ms=200, order_p95_ms=800, error_rate=0.01, carried_share=0.9)
 QUIET = Busy(hot="gateway", hot_share=0.5, stage_cores=0.9, locust_share=0.3,
@@ -225,3 +229,18 @@ def test_the_terminal_table_puts_the_stages_side_by_side_with_ratios_and_causes(
     ]
     assert table["this machine's busy cores"] == ["1.80 of 2", "1.90 of 2"]
     assert table["at users (tasks/s offered)"] == ["20 (200)", "10 (100)"]
+
+
+def test_the_comparison_report_and_terminal_carry_the_capacity_of_each_ramp(tmp_path):
+    folder = tmp_path / "comparison"
+    shutil.copytree(FIXTURES / "comparison", folder)
+    without = results.read_comparison(folder)
+    assert 'id="capacity"' not in report.render(without)  # no ramp ran: no section
+    (folder / "monolith" / "capacity").mkdir()
+    ramp = _found([step(1, 10), step(2, 20, read_p95_ms=900)])
+    (folder / "monolith" / "capacity" / "capacity.json").write_text(json.dumps(ramp))
+    found = results.read_comparison(folder)
+    page = report.render(found)
+    assert '<section id="capacity">' in page
+    assert '<td data-stage="monolith" data-capacity="capacity">155 req/s</td>' in page
+    assert "capacity, sustained" in report.terminal_table(found)
