@@ -60,8 +60,8 @@ $(CHROMEDRIVER): | $(CHROMIUM)
 
 install: $(STAMP)  ## create .venv, install the project with its dev and load tools (no root needed)
 
-demo: $(STAMP)  ## every stage started here in turn, the same short load on each, one comparison report
-	$(PY) -m loadtests demo
+demo: $(STAMP)  ## every stage started here in turn, the same short load and capacity ramp on each, one report [PROFILE=full]
+	$(PY) -m loadtests demo --profile $(PROFILE)
 
 demo-orders: $(STAMP)  ## start the monolith, seed it, place three orders, print what happened, stop
 	$(PY) -m stages.demo

@@ -20,6 +20,7 @@ import os
 import signal
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from loadtests import capacity_run, capacity_section, cluster_results, in_cluster, report, results
@@ -155,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
 
     demo = commands.add_parser("demo", help="every stage here, the short step profile (make demo)")
     demo.add_argument("--out", type=Path, default=REPORTS)
+    demo.add_argument("--profile", default="short", help="full: minutes of load and a longer ramp")
 
     rebuild = commands.add_parser("report", help="write report.html again from a results folder")
     rebuild.add_argument("folder", type=Path)
@@ -196,8 +198,9 @@ def main(argv: list[str] | None = None) -> int:
             settings, context = _settings(args), args.kube_context
             ramp = None if args.no_capacity else _ramp(args)
         else:
-            targets, settings, context = [Target(s) for s in STAGES], DEMO, None
-            ramp = DEMO_RAMP
+            targets, context = [Target(s) for s in STAGES], None
+            settings = replace(DEMO, profile=args.profile)
+            ramp = replace(DEMO_RAMP, profile=args.profile)
         then = capacity_run.after_load(ramp) if ramp else None
         path, found = compare(targets, settings, new_folder(args.out), context, then)
         return _finish(path, found, started)
