@@ -19,7 +19,13 @@ from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 
-from loadtests import projection_section, resource_section, resource_use, summary
+from loadtests import (
+    capacity_section,
+    projection_section,
+    resource_section,
+    resource_use,
+    summary,
+)
 from loadtests.charts import LEFT, PALETTE, RIGHT, WIDTH, line_chart
 from loadtests.results import AGGREGATED, ORDER_COMPLETION, Series, StageResult
 from loadtests.traffic_mix import entries_per_task
@@ -111,6 +117,8 @@ def terminal_table(results: list[StageResult]) -> str:
     lines += ["", "What this run shows:"]
     lines += [f"  {'!! ' if line.level else ''}{line.text}" for line in summary.lines(results)]
     lines += ["", *resource_section.terminal(results)]
+    if capacity := capacity_section.terminal(results):
+        lines += ["", *capacity]
     lines += ["", *projection_section.terminal(results)]
     lines += [f"{r.stage}: {r.run['error']}" for r in results if r.run.get("error")]
     return "\n".join(lines)
@@ -418,6 +426,7 @@ Order completion is the time from POST /api/orders until GET /api/orders/{{id}} 
 order is final; out of stock and declined are valid answers, counted as successes.
 Core-seconds are ready replicas x CPU request x time, on Kubernetes only.</p>
 {resource_section.html(results)}
+{capacity_section.html(results)}
 <div class="legend">{legend}</div>
 {panels}
 {projection}
