@@ -20,7 +20,10 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+
+import psutil
 
 from benchmarks.product_lookup import wrk
 from stages.definitions import StageOptions, _uvicorn
@@ -33,8 +36,9 @@ STAGES = ("monolith", "microservices", "functions")
 
 
 @contextmanager
-def _targets(work: Path) -> Iterator[dict[str, str]]:
-    """Every stage and the bare app running; the URL of each measured target by name."""
+def _targets(work: Path) -> Iterator[dict[str, tuple[str, list[int]]]]:
+    """Every stage and the bare app running; by target name, its URL and the processes
+    that answer it (for the CPU they spend)."""
     sink = FileSink(work / "servers.log")
     listener = Listener()
     bare = ProcessSpec(
@@ -44,31 +48,68 @@ def _targets(work: Path) -> Iterator[dict[str, str]]:
         listener=listener,
     )
     with ExitStack() as stack:
-        stack.enter_context(Launcher([bare], sink=sink))
+        bare_pids = list(stack.enter_context(Launcher([bare], sink=sink)).pids().values())
         urls = {}
         for stage in STAGES:
             options = StageOptions(port=0, data_dir=work / stage)
             urls[stage] = stack.enter_context(running_stage(stage, options, sink=sink))
         catalog = next(p for p in urls["microservices"].plan.processes if p.name == "catalog")
+        catalog_pid = urls["microservices"].launcher.pids()["catalog"]
         yield {
-            "bare FastAPI /healthz": f"{bare.url}/healthz",
-            "catalog service /healthz": f"{catalog.url}/healthz",
-            **{f"{stage} GET {READ_PATH}": f"{urls[stage].url}{READ_PATH}" for stage in STAGES},
+            "bare FastAPI /healthz": (f"{bare.url}/healthz", bare_pids),
+            "catalog service /healthz": (f"{catalog.url}/healthz", [catalog_pid]),
+            **{
+                f"{stage} GET {READ_PATH}": (
+                    f"{urls[stage].url}{READ_PATH}",
+                    list(urls[stage].launcher.pids().values()),
+                )
+                for stage in STAGES
+            },
         }
 
 
-def measure(seconds: int = 5, rounds: int = 3, connections: int = 16) -> list[dict[str, float]]:
-    """Req/s of every target, per round; targets alternate within each round."""
+@dataclass(frozen=True)
+class Sample:
+    rps: float  # requests per second wrk measured
+    cpu_ms: float  # CPU milliseconds per request, of every process that answers the target
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU of these processes and their children (gunicorn's workers)."""
+    total = 0.0
+    for pid in pids:
+        process = psutil.Process(pid)
+        for each in [process, *process.children(recursive=True)]:
+            times = each.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def _sample(url: str, pids: list[int], seconds: int, connections: int) -> Sample:
+    before = _cpu_seconds(pids)
+    rps = wrk(url, seconds, connections)
+    return Sample(rps, (_cpu_seconds(pids) - before) * 1000 / max(rps * seconds, 1))
+
+
+def measure(seconds: int = 5, rounds: int = 3, connections: int = 16) -> list[dict[str, Sample]]:
+    """Req/s and CPU per request of every target, per round; targets alternate in a round.
+
+    The CPU per request hardly depends on what else the machine runs; req/s does."""
     work = Path(tempfile.mkdtemp(prefix="threefold-overhead-"))
     print(f"==> starting every stage and a bare FastAPI app (logs in {work})", flush=True)
     with _targets(work) as targets:
-        for url in targets.values():  # warm-up: imports, pools, keep-alive connections
+        for url, _ in targets.values():  # warm-up: imports, pools, keep-alive connections
             wrk(url, 1, connections)
-        results: dict[str, list[float]] = {name: [] for name in targets}
+        results: dict[str, list[Sample]] = {name: [] for name in targets}
         for number in range(1, rounds + 1):
-            for name, url in targets.items():
-                results[name].append(wrk(url, seconds, connections))
-                print(f"    round {number}: {name:<40} {results[name][-1]:8.0f} req/s", flush=True)
+            for name, (url, pids) in targets.items():
+                sample = _sample(url, pids, seconds, connections)
+                results[name].append(sample)
+                print(
+                    f"    round {number}: {name:<40} {sample.rps:8.0f} req/s "
+                    f"{sample.cpu_ms:6.2f} CPU ms/request",
+                    flush=True,
+                )
     return [{name: values[n] for name, values in results.items()} for n in range(rounds)]
 
 
@@ -76,10 +117,12 @@ def rows(seconds: int = 5, rounds: int = 3, connections: int = 16) -> list[tuple
     """(figure, ratio, target) for the benchmark table: one run, each ratio the median of
     its rounds' ratios (a round measures both sides within seconds, so a neighbour's
     burst on a shared machine skews one round, not the figure)."""
-    per_round = measure(seconds, rounds, connections)
+    return ratios(measure(seconds, rounds, connections))
 
+
+def ratios(per_round: list[dict[str, Sample]]) -> list[tuple[str, float, str]]:
     def ratio(name: str, base: str) -> float:
-        return statistics.median(rps[name] / rps[base] for rps in per_round)
+        return statistics.median(rps[name].rps / rps[base].rps for rps in per_round)
 
     monolith = f"monolith GET {READ_PATH}"
     return [
@@ -108,10 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("wrk") is None:
         print("wrk is not installed: apt-get install wrk (make bench does it)", file=sys.stderr)
         return 1
-    table = rows(args.seconds, args.rounds, args.connections)
+    per_round = measure(args.seconds, args.rounds, args.connections)
     print(f"\nwrk -c{args.connections}, median of {args.rounds} rounds' ratios:")
-    for figure, ratio, target in table:
+    for figure, ratio, target in ratios(per_round):
         print(f"  {figure:<70} {ratio:5.2f}x  (target {target})")
+    print("\nCPU per request (all the target's processes), median of the rounds:")
+    for name in per_round[0]:
+        cpu_ms = statistics.median(each[name].cpu_ms for each in per_round)
+        print(f"  {name:<44} {cpu_ms:6.2f} ms")
     return 0
 
 
