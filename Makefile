@@ -31,7 +31,7 @@ RESULTS ?= reports/cluster
 DB   ?= sqlite
 KEEP ?=
 
-.PHONY: help install demo test test-unit test-contract test-faults-all fuzz lint format openapi run-monolith run-microservices run-functions bench clean reset demo-orders load compare capacity chaos test-load test-storefront test-readme k8s-check
+.PHONY: help install demo test test-unit test-contract test-faults-all fuzz lint format openapi run-monolith run-microservices run-functions bench profile bench-services clean reset demo-orders load compare capacity chaos test-load test-storefront test-readme k8s-check
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/[$$](PORT)/$(PORT)/g' \
@@ -152,6 +152,13 @@ run-functions: $(STAMP)  ## run the gateway on http://127.0.0.1:$(PORT), the fun
 bench: $(STAMP)  ## req/s of GET /api/products/{sku} next to a trivial JSON endpoint (wrk)
 	@command -v wrk >/dev/null || apt-get install -y wrk || { echo "install wrk"; exit 1; }
 	$(PY) -m benchmarks.product_lookup
+
+profile: $(STAMP)  ## py-spy flame graphs of one stage's read path under load: STAGE= (reports/profile/)
+	$(PY) -m benchmarks.stage_profile $(STAGE)
+
+bench-services: $(STAMP)  ## a service's /healthz vs bare FastAPI, split stages' reads vs the monolith
+	@command -v wrk >/dev/null || apt-get install -y wrk || { echo "install wrk"; exit 1; }
+	$(PY) -m benchmarks.service_overhead
 
 # Images (Containerfile): one per stage, named as the manifests name them.
 .PHONY: images kind-load test-images

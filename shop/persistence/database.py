@@ -156,6 +156,11 @@ class Database:
         with self._readers.begin() as session:
             yield session
 
+    def reading_session(self) -> Session:
+        """A read session not yet in a transaction: it begins at the first query; the
+        caller closes it (for a caller that cannot hold `reading()` open across threads)."""
+        return self._readers()
+
     @contextmanager
     def writing(self) -> Iterator[Session]:
         with self._writers.begin() as session:
