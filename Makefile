@@ -19,13 +19,19 @@ URL       ?=
 NAMESPACE ?=
 URLS       ?=
 NAMESPACES ?=
+# make capacity (and the ramp of make compare): the objective each step must meet
+READ_P95   ?= 250
+ORDER_P95  ?= 1000
+MAX_ERRORS ?= 1
+CAPACITY   ?= 1
+OBJECTIVE   = --read-p95 $(READ_P95) --order-p95 $(ORDER_P95) --max-errors $(MAX_ERRORS)
 # make fetch-cluster / compare-cluster: the local folder the in-cluster runs are copied into
 RESULTS ?= reports/cluster
 # make chaos: the database the stage runs on (sqlite or postgresql); KEEP=1 keeps PostgreSQL's
 DB   ?= sqlite
 KEEP ?=
 
-.PHONY: help install demo test test-unit test-contract test-faults-all fuzz lint format openapi run-monolith run-microservices run-functions bench clean reset demo-orders load compare chaos test-load test-storefront test-readme k8s-check
+.PHONY: help install demo test test-unit test-contract test-faults-all fuzz lint format openapi run-monolith run-microservices run-functions bench profile bench-services clean reset demo-orders load compare capacity chaos test-load test-storefront test-readme k8s-check
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/[$$](PORT)/$(PORT)/g' \
@@ -54,8 +60,8 @@ $(CHROMEDRIVER): | $(CHROMIUM)
 
 install: $(STAMP)  ## create .venv, install the project with its dev and load tools (no root needed)
 
-demo: $(STAMP)  ## every stage started here in turn, the same short load on each, one comparison report
-	$(PY) -m loadtests demo
+demo: $(STAMP)  ## every stage started here in turn, the same short load and capacity ramp on each, one report [PROFILE=full]
+	$(PY) -m loadtests demo --profile $(PROFILE)
 
 demo-orders: $(STAMP)  ## start the monolith, seed it, place three orders, print what happened, stop
 	$(PY) -m stages.demo
@@ -65,10 +71,15 @@ load: $(STAMP)  ## Locust against one stage: STAGE= SHAPE= [PROFILE= PACING= RAT
 	  --rate $(RATE) $(if $(URL),--url $(URL)) $(if $(NAMESPACE),--namespace $(NAMESPACE)) \
 	  $(if $(ADMIN_TOKEN),--admin-token "$(ADMIN_TOKEN)")
 
-compare: $(STAMP)  ## the same load against every stage, one report: SHAPE= [URLS="stage=url ..." ...]
+compare: $(STAMP)  ## the same load against every stage, then its capacity ramp, one report: SHAPE= [URLS="stage=url ..." CAPACITY=0 ...]
 	$(PY) -m loadtests compare --shape $(SHAPE) --profile $(PROFILE) --pacing $(PACING) \
 	  --rate $(RATE) $(foreach u,$(URLS),--url $(u)) $(foreach n,$(NAMESPACES),--namespace $(n)) \
-	  $(if $(ADMIN_TOKEN),--admin-token "$(ADMIN_TOKEN)")
+	  $(if $(ADMIN_TOKEN),--admin-token "$(ADMIN_TOKEN)") $(OBJECTIVE) \
+	  $(if $(filter 0,$(CAPACITY)),--no-capacity)
+
+capacity: $(STAMP)  ## the capacity ramp against one stage: STAGE= [PROFILE=full READ_P95=ms ORDER_P95=ms MAX_ERRORS=% RATE= URL=]
+	$(PY) -m loadtests capacity $(STAGE) --profile $(PROFILE) --rate $(RATE) $(OBJECTIVE) \
+	  $(if $(URL),--url $(URL)) $(if $(ADMIN_TOKEN),--admin-token "$(ADMIN_TOKEN)")
 
 .PHONY: fetch-cluster compare-cluster
 fetch-cluster: $(STAMP)  ## copy the in-cluster load run (k8s/loadtest) into RESULTS= (reports/cluster)
@@ -141,6 +152,13 @@ run-functions: $(STAMP)  ## run the gateway on http://127.0.0.1:$(PORT), the fun
 bench: $(STAMP)  ## every figure of issue 11's targets table in one run, each with its target [QUICK=1]
 	@command -v wrk >/dev/null || apt-get install -y wrk || { echo "install wrk"; exit 1; }
 	$(PY) -m benchmarks $(if $(QUICK),--quick)
+
+profile: $(STAMP)  ## py-spy flame graphs of one stage's read path under load: STAGE= (reports/profile/)
+	$(PY) -m benchmarks.stage_profile $(STAGE)
+
+bench-services: $(STAMP)  ## a service's /healthz vs bare FastAPI, split stages' reads vs the monolith
+	@command -v wrk >/dev/null || apt-get install -y wrk || { echo "install wrk"; exit 1; }
+	$(PY) -m benchmarks.service_overhead
 
 # Images (Containerfile): one per stage, named as the manifests name them.
 .PHONY: images kind-load test-images

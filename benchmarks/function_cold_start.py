@@ -5,12 +5,16 @@ and POSTs one shop.order.placed CloudEvent at it in a tight loop until it
 answers 2xx; prints the time from process start to that answer, over a few
 rounds. The imports (SQLAlchemy, pydantic, the cloudevents SDK) dominate.
 
-    .venv/bin/python -m benchmarks.function_cold_start
+    .venv/bin/python -m benchmarks.function_cold_start [--rounds 3] [--json figure.json]
+
+With --json it also writes the figures there (median_ms, min_ms, max_ms, rounds,
+timed_at): the load tests' projection reads that file (loadtests/cold_start.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -62,8 +66,8 @@ def one_cold_start(database: str) -> tuple[float, float]:
         process.wait(10)
 
 
-def measure(rounds: int, verbose: bool = True) -> tuple[float, float]:
-    """Median wall and CPU milliseconds of `rounds` cold starts on a fresh database."""
+def measure(rounds: int, verbose: bool = True) -> tuple[list[float], list[float]]:
+    """Wall and CPU milliseconds of `rounds` cold starts on a fresh database."""
     work = Path(tempfile.mkdtemp(prefix="threefold-cold-"))
     inventory = f"sqlite:///{work / 'inventory.sqlite'}"
     catalog = f"sqlite:///{work / 'catalog.sqlite'}"
@@ -79,18 +83,30 @@ def measure(rounds: int, verbose: bool = True) -> tuple[float, float]:
         cpu.append(used)
         if verbose:
             print(f"    round {round_number}: {wall:.0f} ms ({used:.0f} ms CPU)", flush=True)
-    return statistics.median(times), statistics.median(cpu)
+    return times, cpu
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
     args = parser.parse_args(argv)
-    wall, cpu = measure(args.rounds)
+    times, cpu = measure(args.rounds)
     print(
         f"cold start of reserve-stock (process start -> first event handled), "
-        f"{args.rounds} rounds: median {wall:.0f} ms, CPU median {cpu:.0f} ms"
+        f"{args.rounds} rounds: median {statistics.median(times):.0f} ms, "
+        f"min {min(times):.0f} ms, max {max(times):.0f} ms; "
+        f"CPU median {statistics.median(cpu):.0f} ms"
     )
+    if args.json:
+        figures = {
+            "median_ms": statistics.median(times),
+            "min_ms": min(times),
+            "max_ms": max(times),
+            "rounds": args.rounds,
+            "timed_at": time.time(),
+        }
+        args.json.write_text(json.dumps(figures, indent=1) + "\n")
     return 0
 
 

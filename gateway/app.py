@@ -59,7 +59,7 @@ class Gateway:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
         elif scope["type"] == "http":
-            await serve_logged(self.answer, scope, receive, send)
+            await serve_logged(self.answer, scope, receive, send, self.settings.access_log)
         else:  # websockets: nothing behind the gateway speaks them
             await send({"type": "websocket.close", "code": 1008})
 

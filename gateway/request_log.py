@@ -2,7 +2,8 @@
 
 The id is the client's X-Request-ID or a new one; it is bound for the log lines the
 request causes, passed to the service (gateway/headers.py) and set on the answer,
-replacing the service's copy. The line is written after the answer:
+replacing the service's copy. The line (ACCESS_LOG=1; off by default, as on every
+stage) is written after the answer:
 
     GET /api/products -> catalog 200 3.1ms
     POST /api/orders -> orders 504 4002.3ms (the orders service did not answer in time)
@@ -45,8 +46,11 @@ class Outcome:
 Answerer = Callable[[Request, Outcome], Awaitable[Response | None]]
 
 
-async def serve_logged(answer: Answerer, scope: dict[str, Any], receive, send) -> None:
-    """Serve one HTTP request with `answer` (None: the client left, nothing to send)."""
+async def serve_logged(
+    answer: Answerer, scope: dict[str, Any], receive, send, access_log: bool = True
+) -> None:
+    """Serve one HTTP request with `answer` (None: the client left, nothing to send);
+    `access_log`: write its line (ACCESS_LOG=1; an unhandled error is logged anyway)."""
     headers = dict(scope["headers"])  # last one wins, enough for one id
     sent = headers.get(request_id.HEADER.lower().encode())
     rid = request_id.bind(sent.decode("latin-1") if sent else None)
@@ -72,13 +76,18 @@ async def serve_logged(answer: Answerer, scope: dict[str, Any], receive, send) -
             problem = Problem("internal-error", "something went wrong in the gateway")
             await problem_response(problem, scope["path"])(scope, receive, send_with_id)
     finally:
-        millis = (time.perf_counter() - started) * 1000
-        log.info(
-            "%s %s -> %s %d %.1fms%s",
-            scope["method"],
-            loggable_path(scope["path"]),
-            outcome.upstream,
-            outcome.status or CLIENT_LEFT,
-            millis,
-            outcome.note,
-        )
+        if access_log:
+            _log_line(scope, outcome, started)
+
+
+def _log_line(scope: dict[str, Any], outcome: Outcome, started: float) -> None:
+    millis = (time.perf_counter() - started) * 1000
+    log.info(
+        "%s %s -> %s %d %.1fms%s",
+        scope["method"],
+        loggable_path(scope["path"]),
+        outcome.upstream,
+        outcome.status or CLIENT_LEFT,
+        millis,
+        outcome.note,
+    )

@@ -9,6 +9,7 @@ reached the service is never sent again, so a POST is never sent twice.
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass
 
 import httpx
@@ -60,11 +61,18 @@ def new_client(settings: GatewaySettings) -> httpx.AsyncClient:
     return client
 
 
+@functools.lru_cache(maxsize=64)
+def _parsed(base: str) -> httpx.URL:
+    """A service's base URL, parsed once: httpx's parse (with an IP check of the host)
+    was a tenth of the gateway's own time per request (make profile)."""
+    return httpx.URL(base)
+
+
 def upstream_url(base: str, path: str, raw_path: bytes, query: bytes) -> httpx.URL | None:
     """The service's URL for this path and query, byte for byte; None if httpx would not
     carry `path` (as routed) unchanged, so the service would see another path."""
     try:
-        root = httpx.URL(base)
+        root = _parsed(base)
         prefix = root.path.rstrip("/")
         target = root.raw_path.split(b"?")[0].rstrip(b"/") + raw_path
         url = root.copy_with(raw_path=target + (b"?" + query if query else b""))

@@ -5,6 +5,7 @@ python -m loadtests run monolith --url http://shop.example --namespace threefold
 python -m loadtests compare --shape spike --pacing fixed --rate 2
 python -m loadtests compare --url monolith=http://... --namespace monolith=threefold-monolith
 python -m loadtests demo
+python -m loadtests capacity monolith --profile short --read-p95 250 --order-p95 1000
 python -m loadtests report reports/20260101-120000
 python -m loadtests in-cluster monolith --url http://monolith.threefold-monolith:8080 --workers 2
 python -m loadtests fetch reports/cluster
@@ -19,9 +20,19 @@ import os
 import signal
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from loadtests import cluster_results, in_cluster, report, results
+from loadtests import (
+    capacity_run,
+    capacity_section,
+    cluster_results,
+    cold_start,
+    in_cluster,
+    report,
+    results,
+)
+from loadtests.capacity import Objective
 from loadtests.chaos import command as chaos
 from loadtests.locust_process import PACINGS, LoadSettings
 from loadtests.projection import command as projection
@@ -34,6 +45,8 @@ from stages.definitions import STAGES
 # with the same curves; at 10 the stages' costs show in latency and in what they carry.
 DEMO_RATE = 10.0
 DEMO = LoadSettings(shape="step", profile="short", pacing="fixed", rate=DEMO_RATE)
+# Then the capacity ramp on each stage: 5 steps of 8 s, stopped at the first that breaks.
+DEMO_RAMP = capacity_run.RampSettings(profile="short", rate=DEMO_RATE)
 
 
 def _load_options(parser: argparse.ArgumentParser) -> None:
@@ -50,6 +63,24 @@ def _load_options(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get("ADMIN_TOKEN"),
         help="to seed a running stage's empty catalog (default: $ADMIN_TOKEN)",
     )
+
+
+def _objective_options(parser: argparse.ArgumentParser) -> None:
+    default = Objective()
+    parser.add_argument(
+        "--read-p95", type=float, default=default.read_p95_ms, help="ms, the read path's p95"
+    )
+    parser.add_argument(
+        "--order-p95", type=float, default=default.order_p95_ms, help="ms, order completion p95"
+    )
+    parser.add_argument(
+        "--max-errors", type=float, default=100 * default.error_rate, help="percent of requests"
+    )
+
+
+def _ramp(args: argparse.Namespace) -> capacity_run.RampSettings:
+    objective = Objective(args.read_p95, args.order_p95, args.max_errors / 100)
+    return capacity_run.RampSettings(args.profile, args.rate, objective)
 
 
 def _pairs(given: list[str], option: str) -> dict[str, str]:
@@ -119,9 +150,21 @@ def main(argv: list[str] | None = None) -> int:
     both.add_argument("--url", action="append", default=[], metavar="STAGE=URL")
     both.add_argument("--namespace", action="append", default=[], metavar="STAGE=NAMESPACE")
     _load_options(both)
+    _objective_options(both)
+    both.add_argument("--no-capacity", action="store_true", help="no capacity ramp after the load")
+
+    ramp = commands.add_parser("capacity", help="the capacity ramp against one stage")
+    ramp.add_argument("stage", choices=list(STAGES))
+    ramp.add_argument("--url", help="a running stage's base URL (default: start it here)")
+    ramp.add_argument("--profile", default="short", help="short (5 steps of 8 s) or full")
+    ramp.add_argument("--rate", type=float, default=DEMO_RATE, help="tasks/s per user")
+    ramp.add_argument("--out", type=Path, default=REPORTS, help="reports folder (./reports)")
+    ramp.add_argument("--admin-token", default=os.environ.get("ADMIN_TOKEN"))
+    _objective_options(ramp)
 
     demo = commands.add_parser("demo", help="every stage here, the short step profile (make demo)")
     demo.add_argument("--out", type=Path, default=REPORTS)
+    demo.add_argument("--profile", default="short", help="full: minutes of load and a longer ramp")
 
     rebuild = commands.add_parser("report", help="write report.html again from a results folder")
     rebuild.add_argument("folder", type=Path)
@@ -143,19 +186,36 @@ def main(argv: list[str] | None = None) -> int:
             return cluster_results.main(args)
         if args.command == "project":
             return projection.main(args)
+        if args.command == "capacity":
+            target = Target(args.stage, args.url, admin_token=args.admin_token)
+            folder = new_folder(args.out) / args.stage
+            say(f"results in {folder}/")
+            found = capacity_run.run_capacity(target, _ramp(args), folder)
+            print()
+            print("\n".join(capacity_section.terminal_rows([(args.stage, found)])))
+            return 0 if "capacity" in found else 1
         if args.command == "report":
             found = _results_folder(args.folder)
             return _finish(report.write(found, args.folder), found, started)
         if args.command == "run":
             targets = [Target(args.stage, args.url, args.namespace, args.admin_token)]
-            settings, context = _settings(args), args.kube_context
+            settings, context, ramp = _settings(args), args.kube_context, None
         elif args.command == "compare":
             urls, spaces = _pairs(args.url, "--url"), _pairs(args.namespace, "--namespace")
             targets = [Target(s, urls.get(s), spaces.get(s), args.admin_token) for s in args.stages]
             settings, context = _settings(args), args.kube_context
+            ramp = None if args.no_capacity else _ramp(args)
         else:
-            targets, settings, context = [Target(s) for s in STAGES], DEMO, None
-        path, found = compare(targets, settings, new_folder(args.out), context)
+            targets, context = [Target(s) for s in STAGES], None
+            settings = replace(DEMO, profile=args.profile)
+            ramp = replace(DEMO_RAMP, profile=args.profile)
+        folder = new_folder(args.out)
+        if any(t.stage == "functions" and t.url is None for t in targets):
+            # the projection's cold start, timed once for this run (a few seconds)
+            say(f"timing a cold start for the projection ({cold_start.DEMO_ROUNDS} rounds)")
+            cold_start.time_once(folder)
+        then = capacity_run.after_load(ramp) if ramp else None
+        path, found = compare(targets, settings, folder, context, then)
         return _finish(path, found, started)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -31,6 +31,11 @@ MASTER_PORT = 5557  # Locust's default: the workers connect to the master here
 WORKERS_WAIT = 120  # seconds a distributed master waits for its workers before it gives up
 
 
+class StopLoad(Exception):
+    """Raised by an `on_progress` callback to end the run early (the capacity ramp, once a
+    step broke its objective): Locust is stopped gracefully and its exit code returned."""
+
+
 @dataclass(frozen=True)
 class LoadSettings:
     """What load to send: a shape by name, its profile, and how each user is paced."""
@@ -115,7 +120,8 @@ def run_locust(
 
     Its output goes to `log`. `on_start`, if given, is passed Locust's process id
     once it runs (the resource sampler measures the load generator's own CPU).
-    Every second the progress file, if given, is read and passed to `on_progress`.
+    Every second the progress file, if given, is read and passed to `on_progress`,
+    which may raise StopLoad to end the run there.
     Ctrl-C (or a timeout) stops Locust gracefully with SIGTERM (it still writes its
     CSV files), then by force.
     """
@@ -146,8 +152,12 @@ def run_locust(
                 if deadline is not None and time.monotonic() > deadline:
                     raise TimeoutError(f"Locust still ran after {timeout:.0f}s")
                 if on_progress and progress_file:
-                    with contextlib.suppress(OSError, ValueError):
-                        on_progress(json.loads(progress_file.read_text()))
+                    try:
+                        with contextlib.suppress(OSError, ValueError):
+                            on_progress(json.loads(progress_file.read_text()))
+                    except StopLoad:
+                        stop(process)
+                        return process.returncode
         finally:
             stop(process)
             if watchdog:

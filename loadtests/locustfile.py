@@ -18,7 +18,7 @@ report; the master, which writes the CSV files, adds them up. The master also
 writes the progress file.
 
 Custom options (also as environment variables LOCUST_SHAPE, LOCUST_LOAD_PROFILE,
-LOCUST_PACING, LOCUST_RATE, LOCUST_PROGRESS_FILE):
+LOCUST_PACING, LOCUST_RATE, LOCUST_PROGRESS_FILE, LOCUST_STEPS_FILE):
 
     --shape     steady | step | spike | idle-burst (loadtests/shapes.py)
     --load-profile  full | short (Locust has a --profile of its own)
@@ -27,6 +27,8 @@ LOCUST_PACING, LOCUST_RATE, LOCUST_PROGRESS_FILE):
                 think: a shopper's think time of 1-3 s after each task (closed loop)
     --rate      tasks per second per user when pacing is fixed
     --progress-file  a JSON file rewritten every second (elapsed, users, req/s)
+    --steps-file     a JSON-lines file: one line per finished stage of the shape, with that
+                     stage's own figures (the capacity ramp reads it, loadtests.capacity_run)
 """
 
 from __future__ import annotations
@@ -42,9 +44,10 @@ import gevent
 from locust import FastHttpUser, LoadTestShape, between, constant_throughput, events, task
 from locust.env import Environment
 from locust.runners import WorkerRunner
+from locust.stats import RequestStats
 
 from loadtests import shapes
-from loadtests.traffic_mix import WEIGHTS
+from loadtests.traffic_mix import COUNTED_BY, WEIGHTS
 
 FINAL = {"confirmed", "rejected"}
 ORDER_TIMEOUT = 30.0  # seconds an order may take to become final before it counts as failed
@@ -73,6 +76,7 @@ def _options(parser) -> None:
     )
     parser.add_argument("--rate", type=float, default=3.0, env_var="LOCUST_RATE")
     parser.add_argument("--progress-file", default="", env_var="LOCUST_PROGRESS_FILE")
+    parser.add_argument("--steps-file", default="", env_var="LOCUST_STEPS_FILE")
 
 
 class Shopper(FastHttpUser):
@@ -210,6 +214,101 @@ def _write_progress(environment: Environment, path: Path) -> None:
         partial.write_text(json.dumps(progress))
         os.replace(partial, path)
         gevent.sleep(1.0)
+
+
+class StepRecorder:
+    """Each stage of the shape measured on its own, after its first RAMP_SETTLE seconds:
+    requests, failures, tasks run, and Locust's p95 of the read path and of order
+    completion. A finished stage is appended to the steps file as one JSON line."""
+
+    READ = ("READ", "read path")  # every GET of the catalog and stock (not an order's polls)
+    TASKS = frozenset(COUNTED_BY.values())  # the entries that count each task once
+
+    def __init__(self, environment: Environment, path: Path) -> None:
+        options = environment.parsed_options
+        self.environment = environment
+        self.path = path
+        self.stages = shapes.SHAPES[options.shape].stages_of(options.load_profile)
+        self.rate = options.rate
+        self.written = 0
+        self._new_step()
+
+    def _new_step(self) -> None:
+        self.stats = RequestStats(use_response_times_cache=False)
+        self.requests = self.failures = self.tasks = 0
+
+    def _window(self, number: int) -> tuple[float, float]:
+        begin = self.stages[number - 1]["duration"] if number else 0.0
+        return begin + shapes.RAMP_SETTLE, self.stages[number]["duration"]
+
+    def record(self, request_type: str, name: str, response_time: float, failed: bool) -> None:
+        if self.written >= len(self.stages):
+            return
+        begin, end = self._window(self.written)
+        if not begin <= self.environment.shape_class.get_run_time() < end:
+            return
+        if request_type == ORDER_TYPE:
+            self.stats.log_request(ORDER_TYPE, "order completion", response_time, 0)
+        else:
+            self.requests += 1
+            if request_type == "GET" and name != POLL_NAME:
+                self.stats.log_request(self.READ[0], self.READ[1], response_time, 0)
+            if (request_type, name) in self.TASKS:
+                self.tasks += 1
+        if failed:
+            self.failures += 1
+
+    def run(self) -> None:
+        """Write each stage when it ends (the shape stops when the last one has)."""
+        while self.written < len(self.stages):
+            begin, end = self._window(self.written)
+            now = self.environment.shape_class.get_run_time()
+            if now >= end:
+                origin = time.time() - now  # the wall clock at the shape's start
+                self._write(origin + begin, origin + end, end - begin)
+                self.written += 1
+                self._new_step()
+            gevent.sleep(0.2)
+
+    def _write(self, started: float, ended: float, seconds: float) -> None:
+        read = self.stats.entries.get((self.READ[1], self.READ[0]))
+        order = self.stats.entries.get(("order completion", ORDER_TYPE))
+        orders = order.num_requests if order else 0
+        attempts = self.requests + orders
+        step = {
+            "number": self.written + 1,
+            "users": int(self.stages[self.written]["users"]),
+            "seconds": seconds,
+            "started_at": started,
+            "ended_at": ended,
+            "offered_tasks_per_s": self.stages[self.written]["users"] * self.rate,
+            "carried_tasks_per_s": self.tasks / seconds,
+            "requests_per_s": self.requests / seconds,
+            "read_p95_ms": read.get_response_time_percentile(0.95) if read else None,
+            "order_p95_ms": order.get_response_time_percentile(0.95) if order else None,
+            "orders": orders,
+            "error_rate": self.failures / attempts if attempts else 0.0,
+        }
+        with self.path.open("a") as handle:
+            handle.write(json.dumps(step) + "\n")
+
+
+ORDER_TYPE = "ORDER"
+POLL_NAME = "GET /api/orders/{id}"
+
+
+@events.test_start.add_listener
+def _start_steps(environment: Environment, **_kwargs) -> None:
+    path = environment.parsed_options.steps_file
+    if not path or isinstance(environment.runner, WorkerRunner):
+        return
+    recorder = StepRecorder(environment, Path(path))
+
+    def on_request(request_type, name, response_time, exception=None, **_kwargs) -> None:
+        recorder.record(request_type, name, response_time, exception is not None)
+
+    environment.events.request.add_listener(on_request)
+    gevent.spawn(recorder.run)
 
 
 @events.quitting.add_listener

@@ -4,7 +4,8 @@ Every number comes from Locust's own CSV files, read by loadtests.results:
 the table from locust_stats.csv (the Aggregated row and the "order
 completion" row), the charts from locust_stats_history.csv, the outcomes
 from locust_orders.csv, the replicas from replicas.csv and the CPU and memory
-of each process from resources.csv (loadtests.resource_section). The page holds
+of each process from resources.csv (loadtests.resource_section), and the projection to a
+cluster from those and the k8s/ manifests (loadtests.projection_section). The page holds
 its CSS, its SVG charts and its small script inline, so it opens without a
 network.
 """
@@ -18,7 +19,13 @@ from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 
-from loadtests import resource_section, resource_use, summary
+from loadtests import (
+    capacity_section,
+    projection_section,
+    resource_section,
+    resource_use,
+    summary,
+)
 from loadtests.charts import LEFT, PALETTE, RIGHT, WIDTH, line_chart
 from loadtests.results import AGGREGATED, ORDER_COMPLETION, Series, StageResult
 from loadtests.traffic_mix import entries_per_task
@@ -110,6 +117,9 @@ def terminal_table(results: list[StageResult]) -> str:
     lines += ["", "What this run shows:"]
     lines += [f"  {'!! ' if line.level else ''}{line.text}" for line in summary.lines(results)]
     lines += ["", *resource_section.terminal(results)]
+    if capacity := capacity_section.terminal(results):
+        lines += ["", *capacity]
+    lines += ["", *projection_section.terminal(results)]
     lines += [f"{r.stage}: {r.run['error']}" for r in results if r.run.get("error")]
     return "\n".join(lines)
 
@@ -306,7 +316,7 @@ stroke-width:1.5;stroke-dasharray:6 4}td.broken,th.broken{color:#999;background:
 #what-it-shows ul{padding-left:20px}#what-it-shows li.broken{color:#b00020;font-weight:600}
 #what-it-shows li.suspect{color:#8a5a00;font-weight:600}
 h3{font-size:14px;margin:14px 0 2px}table.components td,table.components th{font-size:12px}
-table.components td:first-child{text-align:left}p.meaning{margin:4px 0 12px}
+table.components td:first-child{text-align:left}p.meaning,p.outlook{margin:4px 0 12px}
 """
 
 # The page's script: the legend toggles a stage in every chart, a pointer over a chart
@@ -375,6 +385,8 @@ def render(results: list[StageResult], title: str = "threefold: the stages compa
     """The whole page as one string."""
     colors = {r.stage: PALETTE[i % len(PALETTE)] for i, r in enumerate(results)}
     svgs, data = _charts(results, colors)
+    projection, projected_data = projection_section.html(results, colors)
+    data.update(projected_data)
     legend = "".join(
         f'<button type="button" data-stage="{escape(r.stage)}" aria-pressed="true">'
         f'<span class="swatch" style="background:{colors[r.stage]}"></span>'
@@ -414,8 +426,10 @@ Order completion is the time from POST /api/orders until GET /api/orders/{{id}} 
 order is final; out of stock and declined are valid answers, counted as successes.
 Core-seconds are ready replicas x CPU request x time, on Kubernetes only.</p>
 {resource_section.html(results)}
+{capacity_section.html(results)}
 <div class="legend">{legend}</div>
 {panels}
+{projection}
 <h2>By entry</h2>
 {_endpoint_table(results)}
 <p class="note">Locust's own report of each stage: {links or "-"}.</p>

@@ -286,3 +286,35 @@ def memory_series(result: StageResult) -> Series | None:
             if t >= origin
         ]
     )
+
+
+@dataclass(frozen=True)
+class WindowUse:
+    """The stage's components, Locust and the machine over one stretch of a run."""
+
+    components: list[ComponentUse]  # most CPU first
+    locust: ComponentUse | None
+    host: ComponentUse | None
+
+    @property
+    def hot(self) -> ComponentUse | None:
+        return max(self.components, key=lambda c: c.busiest_peak, default=None)
+
+
+def window_use(samples: list[ProcessUsage], started: float, ended: float) -> WindowUse | None:
+    """CPU and memory between `started` and `ended` (a step of the capacity ramp), its ends
+    moved out to the samples around them; None when no sample reaches past `started`."""
+    ticks = sorted({s.time for s in samples})
+    if not ticks or ticks[-1] <= started:
+        return None
+    start, end = _window(ticks, started, ended)
+    by_role: dict[str, dict[str, list[ProcessUsage]]] = defaultdict(lambda: defaultdict(list))
+    for row in samples:
+        by_role[row.role][row.component].append(row)
+
+    def one(role: str) -> ComponentUse | None:
+        rows = [r for found in by_role[role].values() for r in found]
+        return _component(role, rows, start, end) if rows else None
+
+    components = [_component(n, rows, start, end) for n, rows in by_role[STAGE].items()]
+    return WindowUse(sorted(components, key=lambda c: -c.cpu_seconds), one(LOCUST), one(HOST))

@@ -117,6 +117,10 @@ class LoadedStage:
     pids: Callable[[], dict[str, int]] | None = None
 
 
+# Something to do with a stage after its load run, while it still runs: (stage, name, folder).
+AfterLoad = Callable[[LoadedStage, str, Path], None]
+
+
 @contextmanager
 def watched_stage(target: Target, folder: Path) -> Iterator[LoadedStage]:
     """The stage while it runs: started locally on a fresh SQLite folder, or the given
@@ -179,8 +183,12 @@ def run_stage(
     order: int = 0,
     kube_context: str | None = None,
     sample_every: float = 5.0,
+    then: AfterLoad | None = None,
 ) -> dict:
     """Load one stage; everything goes into `folder`. Returns what run.json records.
+
+    `then`, if given, runs while the stage still runs, after a load run that ended well
+    (the capacity ramp of make compare and make demo).
 
     A stage that cannot be started (or reached) is recorded with its error and
     the next one can go on; Ctrl-C stops everything and is raised again.
@@ -235,6 +243,8 @@ def run_stage(
             run["exited_during_run"] = stage.exited()
             if code not in (0, FAILURES_EXIT_CODE):
                 run["error"] = f"Locust exited with {code}; see {folder / 'locust.log'}"
+            elif then and not run["exited_during_run"]:
+                then(stage, target.stage, folder)
     except (LaunchError, httpx.HTTPError) as error:
         run["error"] = f"{type(error).__name__}: {error}".splitlines()[0]
     except KeyboardInterrupt:
@@ -278,8 +288,10 @@ def compare(
     settings: LoadSettings,
     folder: Path,
     kube_context: str | None = None,
+    then: AfterLoad | None = None,
 ) -> tuple[Path, list[results.StageResult]]:
-    """The same load against each target in turn, then the report. Returns its path."""
+    """The same load against each target in turn (each followed by `then`, see run_stage),
+    then the report. Returns its path."""
     shape = settings.describe()
     say(
         f"{len(targets)} stage(s): {', '.join(t.stage for t in targets)}; shape {settings.shape} "
@@ -292,7 +304,9 @@ def compare(
         where = target.url or "started here on SQLite"
         say(f"[{number}/{len(targets)}] {target.stage} ({where})")
         started = time.monotonic()
-        run = run_stage(target, settings, folder / target.stage, progress, number, kube_context)
+        run = run_stage(
+            target, settings, folder / target.stage, progress, number, kube_context, then=then
+        )
         outcome = run.get("error") or "done"
         if run.get("exited_during_run"):
             outcome += f", but BROKEN: {', '.join(run['exited_during_run'])} exited under load"

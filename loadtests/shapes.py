@@ -1,4 +1,4 @@
-"""The load shapes, selectable by name: steady, step, spike, idle-burst (and smoke, brief).
+"""The load shapes, selectable by name: steady, step, spike, idle-burst (and smoke, brief, ramp).
 
 Each shape is a list of stages in a `LoadTestShape`, in two profiles: `full`
 (minutes, for a cluster) and `short` (about 45 s, for the demo and a laptop).
@@ -146,6 +146,30 @@ class Brief(StagedShape):
     short: ClassVar[list[Stage]] = stages
 
 
+def _ramp(users: list[int], seconds: float) -> list[Stage]:
+    return [
+        {"duration": seconds * (i + 1), "users": n, "spawn_rate": RAMP_SPAWN_RATE}
+        for i, n in enumerate(users)
+    ]
+
+
+RAMP_SPAWN_RATE = 100.0  # users started per second: each step reaches its users at once
+RAMP_SETTLE = 2.0  # seconds at the start of each ramp step left out of its figures
+
+
+class Ramp(StagedShape):
+    """The capacity ramp (make capacity): more users at each step, each paced at a fixed rate.
+
+    loadtests.capacity_run stops Locust as soon as a step breaks the objective, so the
+    later steps run only while the earlier ones held. Each step's first RAMP_SETTLE
+    seconds (users starting, their first catalog page) are left out of its figures.
+    """
+
+    abstract = False
+    stages: ClassVar[list[Stage]] = _ramp([10, 15, 20, 30, 40, 55, 75, 100, 130, 170], 20)
+    short: ClassVar[list[Stage]] = _ramp([10, 20, 35, 60, 100], 8)
+
+
 SHAPES: dict[str, type[StagedShape]] = {
     "steady": Steady,
     "step": Step,
@@ -153,6 +177,7 @@ SHAPES: dict[str, type[StagedShape]] = {
     "idle-burst": IdleBurst,
     "smoke": Smoke,
     "brief": Brief,
+    "ramp": Ramp,
 }
 PROFILES = ("full", "short")
 

@@ -56,3 +56,7 @@ class SplitStageSettings(ShopSettings):
     connect_timeout: float = Field(1.0, gt=0)
     call_timeout: float = Field(3.0, gt=0)
     log_level: str = "INFO"
+    # One line per request (ACCESS_LOG=1), off by default like the monolith's gunicorn
+    # access log: every stage logs the same, and a line through the launcher's pipe per
+    # request costs more than a service's /healthz itself.
+    access_log: bool = False

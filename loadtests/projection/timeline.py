@@ -142,6 +142,8 @@ def _kpa(
     cpu_ms = component.cpu_ms_per_request if component else 0.0
     waiting, backlog = False, 0.0
     for second, rate in enumerate(rates):
+        if component is None:
+            rate = 0.0  # no CPU figure: none of the mix's requests reach it, none wait for it
         ready = sum(1 for at in ready_at if at <= second)
         # Requests the ready pods cannot serve (none ready, or CPU-bound at their limit)
         # wait in the activator or queue-proxy, where Knative counts them as concurrency.

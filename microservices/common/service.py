@@ -9,7 +9,6 @@ only the public API there, so neither is reachable through it).
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -20,6 +19,7 @@ from starlette.exceptions import HTTPException
 
 from microservices.common import openapi
 from microservices.common.deps import DatabaseDep
+from microservices.common.request_context import RequestContext
 from microservices.common.settings import ServiceSettings
 from shop.domain.errors import DomainError
 from shop.persistence.database import Database, PoolSettings
@@ -28,7 +28,6 @@ from shop.schemas import Health
 from shop.web import request_id
 from shop.web.allowed_methods import allow_header
 from shop.web.asgi import problem_response
-from shop.web.log_safe import loggable_path
 
 _HTTP_PROBLEMS = {404: "not-found", 405: "method-not-allowed"}
 
@@ -76,17 +75,7 @@ def build_service(
     _take_head_where_get(app)
     _add_error_handlers(app, log)
 
-    @app.middleware("http")
-    async def _request_id(request: Request, call_next):
-        rid = request_id.bind(request.headers.get(request_id.HEADER))
-        started = time.perf_counter()
-        response = await call_next(request)
-        response.headers[request_id.HEADER] = rid
-        millis = (time.perf_counter() - started) * 1000
-        path = loggable_path(request.scope["path"])
-        log.info("%s %s %s %.1fms", request.method, path, response.status_code, millis)
-        return response
-
+    app.add_middleware(RequestContext, log=log, access_log=settings.access_log)
     return app
 
 

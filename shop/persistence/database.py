@@ -144,6 +144,12 @@ class _OpenedOnFirstUse:
         self.connection: Connection | None = None
         self.transaction: RootTransaction | None = None
 
+    def close(self) -> None:
+        """Hand the connection back, if one was taken (closing rolls back what is open:
+        a read has nothing to commit)."""
+        if self.connection is not None:
+            self.connection.close()
+
     def __getattr__(self, name: str) -> Any:
         if self.connection is None:
             self.connection = self._engine.connect()
@@ -197,6 +203,11 @@ class Database:
 
     def writing(self) -> AbstractContextManager[Connection]:
         return _transaction(self._write_engine)
+
+    def reading_session(self) -> Connection:
+        """A read connection not yet in a transaction: it begins at the first query; the
+        caller closes it (for a caller that cannot hold `reading()` open across threads)."""
+        return _OpenedOnFirstUse(self._read_engine)  # type: ignore[return-value]
 
     def ping(self) -> None:
         """Raise if the database cannot be reached (used by /readyz)."""

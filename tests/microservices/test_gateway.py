@@ -79,6 +79,7 @@ def running(tmp_path_factory) -> Iterator[Running]:
         "READYZ_TIMEOUT": "0.5",
         "MAX_BODY_BYTES": str(LIMIT),
         "LOG_LEVEL": "INFO",
+        "ACCESS_LOG": "1",  # the line per request is checked below (off by default)
     }
     urls = {f"{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()}
     gateway_port, broken_port = free_port(), free_port()

@@ -27,7 +27,8 @@ def start_stage(
         port=0,  # any free port, bound by the plan (no race)
         data_dir=data_dir,
         database_urls=database_urls,
-        env={"ADMIN_TOKEN": admin_token},
+        # every process's line per request (off by default): the contract checks what it writes
+        env={"ADMIN_TOKEN": admin_token, "ACCESS_LOG": "1"},
     )
     log = data_dir / "stage.log"
     running = stack.enter_context(running_stage(name, options, sink=FileSink(log)))
