@@ -87,7 +87,7 @@ def _cpu_seconds(pids: list[int]) -> float:
 
 def _sample(url: str, pids: list[int], seconds: int, connections: int) -> Sample:
     before = _cpu_seconds(pids)
-    rps = wrk(url, seconds, connections)
+    rps = wrk(url, seconds, connections).rps
     return Sample(rps, (_cpu_seconds(pids) - before) * 1000 / max(rps * seconds, 1))
 
 

@@ -2,8 +2,7 @@
 
 A row is a `Row`: the figure's name, its target as text, and a function that
 measures it and returns a `Figure` (the value as printed, and whether it meets
-the target). ROWS lists them in the table's order; a row whose benchmark lives
-elsewhere is a `pending` row until its function is plugged in here.
+the target). ROWS lists them in the table's order.
 """
 
 from __future__ import annotations
@@ -15,7 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
-from benchmarks import broker_latency, function_cold_start, product_lookup, stage_latency
+from benchmarks import (
+    broker_latency,
+    function_cold_start,
+    product_lookup,
+    service_overhead,
+    stage_latency,
+)
 
 
 @dataclass(frozen=True)
@@ -54,11 +59,6 @@ class Row:
     measure: Callable[[Settings], Figure]
 
 
-def pending(figure: str, target: str, where: str) -> Row:
-    """A row whose benchmark is not plugged in yet: printed as not measured."""
-    return Row(figure, target, lambda _settings: Figure(f"not measured ({where})", None))
-
-
 def _ratio(value: float, at_least: float | None = None, at_most: float | None = None) -> Figure:
     met = (at_least is None or value >= at_least) and (at_most is None or value <= at_most)
     return Figure(f"{value:.2f}x", met)
@@ -70,6 +70,23 @@ def product_vs_trivial(settings: Settings) -> Figure:
     results = product_lookup.measure(settings.wrk_seconds, 16, settings.rounds)
     by_rps, by_cpu = product_lookup.ratio(results), product_lookup.cpu_ratio(results)
     return Figure(f"{by_rps:.2f}x ({by_cpu:.2f}x by CPU/request)", by_rps >= 0.6)
+
+
+@cache
+def _service_ratios(settings: Settings) -> dict[str, float]:
+    """One run of benchmarks/service_overhead.py (every stage and a bare FastAPI app at
+    once) serves the /healthz row and both read-path rows."""
+    rows = service_overhead.rows(settings.wrk_seconds, settings.rounds)
+    return {figure: ratio for figure, ratio, _target in rows}
+
+
+def service_ratio(figure: str, at_least: float) -> Callable[[Settings], Figure]:
+    def measure(settings: Settings) -> Figure:
+        if shutil.which("wrk") is None:
+            return Figure("not measured (wrk is not installed: make bench installs it)", None)
+        return _ratio(_service_ratios(settings)[figure], at_least=at_least)
+
+    return measure
 
 
 @cache
@@ -101,10 +118,22 @@ def cold_start(settings: Settings) -> Figure:
 
 ROWS: list[Row] = [
     Row("monolith GET /api/products/{sku} vs a trivial endpoint", ">= 0.6x", product_vs_trivial),
-    # Branch perf-services: a service's /healthz vs a bare FastAPI app, and the read path
-    # through the gateway vs the monolith. Replace these two with its rows.
-    pending("a service's /healthz vs a bare FastAPI app", ">= 0.8x", "perf-services"),
-    pending("read path req/s through the gateway vs the monolith", ">= 0.5x", "perf-services"),
+    Row(
+        "a service's /healthz vs a bare FastAPI app",
+        ">= 0.8x",
+        service_ratio("a service's /healthz vs a bare FastAPI app, same uvicorn set-up", 0.8),
+    ),
+    *(
+        Row(
+            f"read path req/s through the gateway vs the monolith: {stage}",
+            ">= 0.5x",
+            service_ratio(
+                f"{stage} read path req/s vs the monolith (GET {service_overhead.READ_PATH})",
+                0.5,
+            ),
+        )
+        for stage in ("microservices", "functions")
+    ),
     Row(
         "order completion p50 vs the monolith: microservices",
         "<= 3x",
