@@ -178,7 +178,7 @@ def microservices_stage(
             port=0,  # any free port, bound by the plan (no race)
             data_dir=data_dir,
             database_urls=urls,
-            env={"ADMIN_TOKEN": ADMIN_TOKEN},
+            env={"ADMIN_TOKEN": ADMIN_TOKEN, "ACCESS_LOG": "1"},  # the tests follow request ids
             process_env=process_env,
         )
         with running_stage("microservices", options, sink=FileSink(log)) as running:
