@@ -13,7 +13,7 @@ from __future__ import annotations
 import textwrap
 from html import escape
 
-from loadtests import capacity_run
+from loadtests import capacity_run, text_table
 from loadtests.capacity import (
     BELOW_RAMP,
     CPU_BOUND,
@@ -183,15 +183,7 @@ def terminal_rows(found: list[Found]) -> list[str]:
         return []
     table = [["capacity", *(s for s, _ in found)]]
     table += [[label, *cells] for _key, label, cells in rows(found)]
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    table.insert(1, ["-" * w for w in widths])
-    lines = [
-        "  ".join(
-            cell.ljust(width) if i == 0 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-        for row in table
-    ]
+    lines = text_table.aligned(table)
     objective = _objective(found[0][1])
     lines += ["", f"Objective of each step: {objective.describe()}.", "What the capacity means:"]
     base = _base(found)

@@ -25,6 +25,7 @@ from loadtests import (
     resource_section,
     resource_use,
     summary,
+    text_table,
 )
 from loadtests.charts import LEFT, PALETTE, RIGHT, WIDTH, line_chart
 from loadtests.results import AGGREGATED, ORDER_COMPLETION, Series, StageResult
@@ -105,15 +106,7 @@ def terminal_table(results: list[StageResult]) -> str:
     rows += [
         [m.label, *(formatted(m.read(r), m.digits) for r in results)] for m in metrics_for(results)
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    rows.insert(1, ["-" * w for w in widths])
-    lines = [
-        "  ".join(
-            cell.ljust(width) if i == 0 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-        for row in rows
-    ]
+    lines = text_table.aligned(rows)
     lines += ["", "What this run shows:"]
     lines += [f"  {'!! ' if line.level else ''}{line.text}" for line in summary.lines(results)]
     lines += ["", *resource_section.terminal(results)]

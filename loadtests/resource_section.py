@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 
+from loadtests import text_table
 from loadtests.resource_use import ComponentUse, StageUse, locust_use, stage_use
 from loadtests.results import StageResult
 from loadtests.summary import BASELINE
@@ -296,15 +297,7 @@ def terminal(results: list[StageResult]) -> list[str]:
         return []
     rows = [["resources", *(r.stage for r in results)]]
     rows += [[row.label, *shown] for row, shown in cells(results)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    rows.insert(1, ["-" * w for w in widths])
-    lines = [
-        "  ".join(
-            cell.ljust(width) if i == 0 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-        for row in rows
-    ]
+    lines = text_table.aligned(rows)
     base = _baseline(results)
     lines += ["", "What the resources mean:"]
     for r in results:
