@@ -555,6 +555,7 @@
   window.addEventListener("hashchange", route);
   window.addEventListener("storage", updateCartCount); // the cart changed in another tab
   updateCartCount();
-  loadStage();
-  route();
+  // The stage's name first (one small request to the same server): a problem shown by the
+  // first view then names the stage that answered, never "the shop" for want of the name.
+  loadStage().then(route);
 })();
