@@ -35,6 +35,13 @@ class Load:
     cpu_per_request: float
 
 
+def wrk_missing() -> str | None:
+    """Why wrk cannot run here (it is not installed), or None."""
+    if shutil.which("wrk") is None:
+        return "wrk is not installed: apt-get install wrk (make bench does it)"
+    return None
+
+
 def wrk(url: str, seconds: int, connections: int, server_pid: int | None = None) -> Load:
     """What wrk measured (non-2xx answers make it fail loudly), and what it cost the
     server (`server_pid` and its children) in CPU per request."""
@@ -120,8 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (3)")
     args = parser.parse_args(argv)
-    if shutil.which("wrk") is None:
-        print("wrk is not installed: apt-get install wrk (make bench does it)", file=sys.stderr)
+    if missing := wrk_missing():
+        print(missing, file=sys.stderr)
         return 1
     results = measure(args.seconds, args.connections, args.rounds)
     print(f"\nsame gunicorn set-up, wrk -c{args.connections}, median of {args.rounds}:")

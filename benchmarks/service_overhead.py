@@ -14,7 +14,6 @@ so a busy machine slows all of them alike; the ratios are of the medians.
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import sys
 import tempfile
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks.product_lookup import wrk
+from benchmarks.product_lookup import wrk, wrk_missing
 from stages.definitions import StageOptions, _uvicorn
 from stages.launcher import FileSink, Launcher, ProcessSpec
 from stages.listeners import Listener
@@ -148,8 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (3)")
     parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args(argv)
-    if shutil.which("wrk") is None:
-        print("wrk is not installed: apt-get install wrk (make bench does it)", file=sys.stderr)
+    if missing := wrk_missing():
+        print(missing, file=sys.stderr)
         return 1
     per_round = measure(args.seconds, args.rounds, args.connections)
     print(f"\nwrk -c{args.connections}, median of {args.rounds} rounds' ratios:")

@@ -28,7 +28,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from benchmarks.product_lookup import wrk
+from benchmarks.product_lookup import wrk, wrk_missing
 from stages.definitions import EDGE_PROTOCOL, PYTHON
 from stages.launcher import ROOT, free_port
 
@@ -119,8 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (3)")
     args = parser.parse_args(argv)
-    if shutil.which("wrk") is None:
-        print("wrk is not installed: apt-get install wrk (make bench does it)", file=sys.stderr)
+    if missing := wrk_missing():
+        print(missing, file=sys.stderr)
         return 1
 
     work = Path(tempfile.mkdtemp(prefix="threefold-revisions-"))

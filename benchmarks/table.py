@@ -8,7 +8,6 @@ the target). ROWS lists them in the table's order.
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,8 +64,8 @@ def _ratio(value: float, at_least: float | None = None, at_most: float | None = 
 
 
 def product_vs_trivial(settings: Settings) -> Figure:
-    if shutil.which("wrk") is None:
-        return Figure("not measured (wrk is not installed: make bench installs it)", None)
+    if missing := product_lookup.wrk_missing():
+        return Figure(f"not measured ({missing})", None)
     results = product_lookup.measure(settings.wrk_seconds, 16, settings.rounds)
     by_rps, by_cpu = product_lookup.ratio(results), product_lookup.cpu_ratio(results)
     return Figure(f"{by_rps:.2f}x ({by_cpu:.2f}x by CPU/request)", by_rps >= 0.6)
@@ -82,8 +81,8 @@ def _service_ratios(settings: Settings) -> dict[str, float]:
 
 def service_ratio(figure: str, at_least: float) -> Callable[[Settings], Figure]:
     def measure(settings: Settings) -> Figure:
-        if shutil.which("wrk") is None:
-            return Figure("not measured (wrk is not installed: make bench installs it)", None)
+        if missing := product_lookup.wrk_missing():
+            return Figure(f"not measured ({missing})", None)
         return _ratio(_service_ratios(settings)[figure], at_least=at_least)
 
     return measure
