@@ -31,7 +31,7 @@ RESULTS ?= reports/cluster
 DB   ?= sqlite
 KEEP ?=
 
-.PHONY: help install demo test test-unit test-contract test-faults-all fuzz lint format openapi run-monolith run-microservices run-functions bench profile bench-services clean reset demo-orders load compare capacity chaos test-load test-storefront test-readme k8s-check
+.PHONY: help install demo test test-unit test-contract test-faults-all fuzz lint format openapi run-monolith run-microservices run-functions trace bench profile bench-services clean reset demo-orders load compare capacity chaos test-load test-storefront test-readme k8s-check
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/[$$](PORT)/$(PORT)/g' \
@@ -148,6 +148,9 @@ run-microservices: $(STAMP)  ## run the gateway on http://127.0.0.1:$(PORT) and 
 
 run-functions: $(STAMP)  ## run the gateway on http://127.0.0.1:$(PORT), the functions and the broker
 	$(PY) -m stages run functions --port $(PORT)
+
+trace: $(STAMP)  ## one order's trace as a waterfall, from the spans of make run-STAGE: STAGE= [ORDER=id]
+	$(PY) -m stages trace $(STAGE) $(if $(ORDER),--order $(ORDER))
 
 bench: $(STAMP)  ## every figure of issue 11's targets table in one run, each with its target [QUICK=1]
 	@command -v wrk >/dev/null || apt-get install -y wrk || { echo "install wrk"; exit 1; }

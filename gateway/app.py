@@ -28,8 +28,10 @@ from starlette.responses import Response
 from gateway import head_limits, health, proxy, routes, storefront, upstream
 from gateway.request_log import Outcome, serve_logged
 from gateway.settings import GatewaySettings
-from shop import openapi
+from shop import openapi, telemetry
 from shop.problems import Problem
+from shop.telemetry.asgi import instrument
+from shop.telemetry.routes import public_route
 from shop.web import request_id
 from shop.web.allowed_methods import allow_header
 from shop.web.asgi import problem_response
@@ -127,10 +129,11 @@ class Gateway:
         return Response(self.openapi, media_type="application/json")
 
 
-def create_app(settings: GatewaySettings | None = None) -> Gateway:
-    """The app uvicorn serves (`--factory`); settings from the environment by default."""
+def create_app(settings: GatewaySettings | None = None) -> Any:
+    """The app uvicorn serves (`--factory`); settings from the environment by default.
+
+    Wrapped in the shop's telemetry (shop/telemetry/asgi.py): a server span per request,
+    continued by the client span of the forwarded call, and /metrics."""
     settings = settings or GatewaySettings()
-    request_id.configure_logging("gateway", settings.log_level)
-    # httpx logs every call at INFO; the gateway writes one line per request itself.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    return Gateway(settings)
+    telemetry.setup("gateway", settings.log_level)
+    return instrument(Gateway(settings), route_of=public_route)

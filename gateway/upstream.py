@@ -17,6 +17,7 @@ import httpx
 from gateway.failures import upstream_failure
 from gateway.headers import Headers
 from gateway.settings import GatewaySettings
+from shop.telemetry.tracing import traced_client
 
 IDEMPOTENT = frozenset({"GET", "HEAD"})  # sent again once if the connection was refused
 
@@ -58,6 +59,7 @@ def new_client(settings: GatewaySettings) -> httpx.AsyncClient:
     # them; an Accept-Encoding the client never sent would even get it gzip back.
     for name in ("accept", "accept-encoding", "user-agent", "connection"):
         del client.headers[name]
+    traced_client(client)
     return client
 
 

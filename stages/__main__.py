@@ -6,6 +6,7 @@ stage with a non-zero exit, naming the process, its exit code and its last lines
 python -m stages run monolith --port 8000
 python -m stages run monolith --database-url postgresql://postgres@127.0.0.1/shop
 python -m stages run microservices --database-url catalog=postgresql://.../catalog ...
+python -m stages trace functions [--order ID]     (one order's trace, as a waterfall)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import signal
 from pathlib import Path
 
 from shop.startup_errors import readable_lines
+from stages import trace
 from stages.definitions import DATABASES, STAGES, StageOptions
 from stages.launcher import LaunchError
 from stages.running import running_stage
@@ -64,7 +66,15 @@ def main(argv: list[str] | None = None) -> int:
         "databases (monolith; catalog, inventory, ... for microservices), default: the first",
     )
     run.add_argument("--no-seed", action="store_true", help="do not load the demo catalog")
+    show = commands.add_parser("trace", help="one order's trace as a waterfall")
+    show.add_argument("stage", choices=list(STAGES))
+    show.add_argument("--order", help="the order's id (default: the latest order traced)")
+    show.add_argument("--data-dir", type=Path, help="the stage's data (default: ./data/<stage>)")
     args = parser.parse_args(argv)
+    if args.command == "trace":
+        code, text = trace.show(args.stage, args.order, args.data_dir)
+        print(text)
+        return code
 
     _stop_on_sigterm()
     urls = {}

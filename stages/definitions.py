@@ -17,6 +17,10 @@ from stages.listeners import LISTEN_FD, Listener
 
 PYTHON = sys.executable
 DATA = Path("data")  # each stage's SQLite files go to data/<stage>/ by default
+TRACES = "traces"  # each process's spans: data/<stage>/traces/<process>-<pid>.jsonl
+# Milliseconds a process batches spans before writing them (the SDK's default is 5 s): a
+# trace is in the files soon after the order is final, for `make trace` and the tests.
+SPAN_BATCH_DELAY_MS = "200"
 
 
 @dataclass
@@ -47,6 +51,16 @@ class StageOptions:
         """These options, with data_dir set to data/<stage>/ if it was left out."""
         return self if self.data_dir else replace(self, data_dir=DATA / stage)
 
+    def telemetry_env(self) -> dict[str, str]:
+        """Where every process writes its spans (shop/telemetry), before options.env, which
+        may override it (TRACING=0, TRACE_SAMPLE_RATIO=0.01, ...)."""
+        if self.data_dir is None:
+            raise ValueError("data_dir is not set: call in_stage_folder(stage) first")
+        return {
+            "TRACES_DIR": str(self.data_dir.resolve() / TRACES),
+            "OTEL_BSP_SCHEDULE_DELAY": SPAN_BATCH_DELAY_MS,
+        }
+
     def database(self, name: str) -> str:
         if name in self.database_urls:
             return self.database_urls[name]
@@ -70,6 +84,7 @@ def monolith(options: StageOptions) -> StagePlan:
         env={
             "DATABASE_URL": url,
             "BIND": f"fd://{LISTEN_FD}",
+            **options.telemetry_env(),
             **options.env,
             **options.process_env.get("monolith", {}),
         },
@@ -118,6 +133,7 @@ def microservices(options: StageOptions) -> StagePlan:
             env={
                 "DATABASE_URL": options.database(name),
                 **peers,
+                **options.telemetry_env(),
                 **options.env,
                 **options.process_env.get(name, {}),
             },
@@ -129,7 +145,12 @@ def microservices(options: StageOptions) -> StagePlan:
         argv=_uvicorn("gateway.app:create_app"),
         port=public.port,
         listener=public,
-        env={**peers, **options.env, **options.process_env.get("gateway", {})},
+        env={
+            **peers,
+            **options.telemetry_env(),
+            **options.env,
+            **options.process_env.get("gateway", {}),
+        },
     )
     return StagePlan("microservices", gateway.url, [*processes, gateway], *_per_context(options))
 
@@ -178,6 +199,7 @@ def functions(options: StageOptions) -> StagePlan:
                 "K_SINK": broker_url,
                 "CATALOG_URL": urls["catalog-read"],
                 **{f"{c.upper()}_DATABASE_URL": options.database(c) for c in contexts},
+                **options.telemetry_env(),
                 **options.env,
                 **options.process_env.get(name, {}),
             },
@@ -195,6 +217,7 @@ def functions(options: StageOptions) -> StagePlan:
                 {n: urls[n] for n in {**EVENT_FUNCTIONS, **SINK_FUNCTIONS}}
             ),
             "PING_INTERVAL": PING_INTERVAL,
+            **options.telemetry_env(),
             **options.env,
             **options.process_env.get("broker", {}),
         },
@@ -207,6 +230,7 @@ def functions(options: StageOptions) -> StagePlan:
         env={
             "ROUTE_TABLE": "functions",
             "UPSTREAMS": json.dumps({n: urls[n] for n in HTTP_FUNCTIONS}),
+            **options.telemetry_env(),
             **options.env,
             **options.process_env.get("gateway", {}),
         },

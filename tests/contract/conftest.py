@@ -45,7 +45,7 @@ def shop(stage: ShopClient) -> ShopClient:
 
 # The HTTP edges (README "Edges") are answered before any database is reached, so they
 # are checked once per stage, on SQLite; every other module runs on both databases.
-SQLITE_ONLY_MODULES = {"test_edges.py"}
+SQLITE_ONLY_MODULES = {"test_edges.py", "test_observability.py"}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import ExitStack
 from pathlib import Path
 
-from stages.definitions import DATABASES, StageOptions
+from stages.definitions import DATABASES, TRACES, StageOptions
 from stages.launcher import FileSink
 from stages.running import running_stage
 from tests.support.client import ShopClient
@@ -34,5 +34,7 @@ def start_stage(
     running = stack.enter_context(running_stage(name, options, sink=FileSink(log)))
     client = ShopClient(running.url, admin_token)
     client.stage, client.log_file = name, log
+    client.traces_dir = data_dir / TRACES  # each process's spans (shop/telemetry)
+    client.processes = {p.name: p.url for p in running.plan.processes}  # for their /metrics
     stack.callback(client.close)
     return client

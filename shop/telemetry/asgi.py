@@ -1,0 +1,101 @@
+"""Telemetry around an ASGI app: a server span per request, its duration, and /metrics.
+
+    app = instrument(app)                  # FastAPI: routes named from scope["route"]
+    app = instrument(app, route_of=...)    # any other ASGI app names its own routes
+
+The server span comes from OpenTelemetry's ASGI instrumentation (it reads the
+caller's `traceparent`); it is named `METHOD route` once the route is known, as
+OpenTelemetry's HTTP conventions ask (never the raw path: ids would make every
+name unique). GET /metrics answers Prometheus' text page and is neither traced
+nor counted; the probes are not traced either.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+
+from shop.telemetry import metrics
+
+UNMATCHED = "unmatched"  # the route label of a request no route took (404s): one series
+PROBES = frozenset({"/healthz", "/readyz", "/health/liveness", "/health/readiness"})
+UNTRACED = "/healthz$,/readyz$,/metrics$,/health/liveness$,/health/readiness$"  # regexes on the URL
+Scope = dict[str, Any]
+
+
+def fastapi_route(scope: Scope) -> str | None:
+    """The route template Starlette's router matched, e.g. /api/products/{sku}."""
+    route = scope.get("route")
+    return getattr(route, "path", None)
+
+
+class HttpTelemetry:
+    """Times every HTTP request into HTTP_DURATION by route, and answers GET /metrics."""
+
+    def __init__(self, app: Any, route_of: Callable[[Scope], str | None] = fastapi_route):
+        self.app = app
+        self.route_of = route_of
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["path"] == "/metrics" and scope["method"] in ("GET", "HEAD"):
+            await _metrics_page(scope, send)
+            return
+        if scope["path"] in PROBES:  # a probe's calls (a gateway's /readyz asks every
+            with suppress_instrumentation():  # service) would each be a trace of their own
+                await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the server sends if the app fails before answering
+        route = UNMATCHED
+
+        async def send_status(message: dict[str, Any]) -> None:
+            nonlocal status, route
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                # Named now: OpenTelemetry's middleware ends the span with the last body.
+                route = self.route_of(scope) or UNMATCHED
+                span = trace.get_current_span()
+                if span.is_recording():
+                    span.update_name(f"{scope['method']} {route}")
+                    span.set_attribute("http.route", route)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            metrics.HTTP_DURATION.labels(scope["method"], route, str(status)).observe(
+                time.perf_counter() - started
+            )
+
+
+async def _metrics_page(scope: Scope, send: Any) -> None:
+    body, content_type = metrics.page()
+    headers = [(b"content-type", content_type.encode()), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+
+
+def _method_only(scope: Scope) -> tuple[str, dict[str, Any]]:
+    return scope.get("method", "HTTP"), {}
+
+
+def instrument(app: Any, route_of: Callable[[Scope], str | None] = fastapi_route) -> Any:
+    """`app` with /metrics, request durations and (when tracing is on) server spans."""
+    wrapped = HttpTelemetry(app, route_of)
+    if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
+        wrapped = OpenTelemetryMiddleware(
+            wrapped,
+            excluded_urls=UNTRACED,
+            exclude_spans=["receive", "send"],
+            default_span_details=_method_only,  # never the raw path: ids in names
+        )
+    return wrapped

@@ -1,0 +1,33 @@
+"""How a process traces and logs, from the environment (the same names in every stage)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class TelemetrySettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore")
+
+    # TRACING=0 turns spans off (no provider: the API's no-op tracer; ids stay out of logs).
+    tracing: bool = True
+    # Where spans go as OTLP JSON lines, one file per process (<name>-<pid>.jsonl); the
+    # launcher sets data/<stage>/traces. Unset: no file.
+    traces_dir: Path | None = None
+    # The share of new traces kept (a request without a sampled `traceparent`). A caller's
+    # sampled traceparent is always followed, so one request can be traced on purpose
+    # while a load run keeps only a few.
+    trace_sample_ratio: float = Field(1.0, ge=0.0, le=1.0)
+    # Set on the cluster by k8s/components/observability: spans also go to this collector
+    # (OTLP over HTTP; the exporter reads the OTEL_EXPORTER_OTLP_* settings itself).
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_exporter_otlp_traces_endpoint: str | None = None
+    # json: one JSON object per line (the default everywhere); text: for reading by eye.
+    log_format: Literal["json", "text"] = "json"
+
+    @property
+    def exports_to_collector(self) -> bool:
+        return bool(self.otel_exporter_otlp_endpoint or self.otel_exporter_otlp_traces_endpoint)

@@ -1,0 +1,44 @@
+"""One trace drawn as a waterfall in the terminal: a row per span, indented under its
+parent, with the process that recorded it and a bar on a shared time axis.
+
+    ms from start       0 ........................ 84.2
+    POST /api/orders            gateway     0.0  84.2 |##########################|
+      POST                      gateway     0.4  83.1 | #########################|
+"""
+
+from __future__ import annotations
+
+from shop.telemetry.trace_files import Span, depth_first, orphans
+
+
+def waterfall(trace: list[Span], width: int = 40) -> str:
+    """The text of the waterfall of `trace` (its spans, any order)."""
+    if not trace:
+        return "(no spans)"
+    rows = depth_first(trace)
+    start = min(s.start_ns for s in trace)
+    total_ms = max((max(s.end_ns for s in trace) - start) / 1e6, 0.001)
+    name_width = min(max(2 * d + len(s.name) for d, s in rows), 48)
+    service_width = max(len(s.service) for _, s in rows)
+    header = (
+        f"{'span':<{name_width}}  {'process':<{service_width}}  {'start':>8}  {'ms':>8}  "
+        f"0{'':>{width - 1}}{total_ms:.1f} ms"
+    )
+    lines = [header]
+    for depth, span in rows:
+        offset_ms = (span.start_ns - start) / 1e6
+        first = int(offset_ms / total_ms * width)
+        length = max(1, round(span.duration_ms / total_ms * width))
+        bar = " " * first + "#" * min(length, width - first)
+        name = ("  " * depth + span.name)[:name_width]
+        mark = " !" if span.error else ""
+        lines.append(
+            f"{name:<{name_width}}  {span.service:<{service_width}}  {offset_ms:8.1f}  "
+            f"{span.duration_ms:8.1f}  |{bar:<{width}}|{mark}"
+        )
+    processes = sorted({s.service for s in trace})
+    lines.append(
+        f"{len(trace)} spans, {len(processes)} processes ({', '.join(processes)}), "
+        f"{total_ms:.1f} ms end to end" + ("" if not orphans(trace) else ", ORPHAN SPANS")
+    )
+    return "\n".join(lines)

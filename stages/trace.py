@@ -1,0 +1,42 @@
+"""`python -m stages trace STAGE [--order ID]`: one order's trace as a waterfall.
+
+Reads the OTLP JSON files the stage's processes wrote into data/<stage>/traces
+(the launcher sets TRACES_DIR there) while it ran with `make run-*` or the demo.
+Without --order: the order placed most recently.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from shop.telemetry.trace_files import latest_order, order_traces, orphans, read_spans
+from shop.telemetry.waterfall import waterfall
+from stages.definitions import DATA, TRACES
+
+
+def traces_dir(stage: str, data_dir: Path | None = None) -> Path:
+    return (data_dir or DATA / stage) / TRACES
+
+
+def show(stage: str, order: str | None = None, data_dir: Path | None = None) -> tuple[int, str]:
+    """(exit code, text): the order's waterfall(s), or why there is none."""
+    folder = traces_dir(stage, data_dir)
+    spans = read_spans(folder) if folder.is_dir() else []
+    if not spans:
+        return 1, (
+            f"no spans in {folder}/: run the stage first (make run-{stage}) and place an "
+            "order (the storefront, or make demo-orders for the monolith); TRACING=0 turns "
+            "spans off"
+        )
+    order = order or latest_order(spans)
+    if order is None:
+        return 1, f"no order's spans in {folder}/ (spans carry shop.order.id once placed)"
+    traces = order_traces(spans, order)
+    if not traces:
+        return 1, f"no spans of order {order} in {folder}/ (a typo, or another stage's order?)"
+    parts = [f"order {order} on {stage}: {len(traces)} trace(s)"]
+    for trace in traces:
+        parts += ["", f"trace {trace[0].trace_id}", waterfall(trace)]
+        if orphans(trace):
+            parts.append(f"{len(orphans(trace))} span(s) name a parent that is not in the files")
+    return 0, "\n".join(parts)
