@@ -28,14 +28,11 @@ import httpx
 
 from loadtests import resources
 from loadtests.capacity import Busy, Objective, Step, conclude, should_stop, step_line
+from loadtests.capacity_files import FOLDER, RESULT_FILE, STEPS_FILE
 from loadtests.locust_process import LoadSettings, StopLoad, locust_argv, run_locust
 from loadtests.resource_use import window_use
 from loadtests.runner import LoadedStage, Target, say, watched_stage
 from stages.launcher import LaunchError
-
-FOLDER = "capacity"
-STEPS_FILE = "steps.jsonl"
-RESULT_FILE = "capacity.json"
 
 
 @dataclass(frozen=True)
@@ -180,9 +177,3 @@ def after_load(ramp: RampSettings) -> Callable[[LoadedStage, str, Path], None]:
             (folder / FOLDER / RESULT_FILE).write_text(json.dumps(failed, indent=2) + "\n")
 
     return then
-
-
-def read(stage_folder: Path) -> dict | None:
-    """capacity.json of a stage's folder, or None when no ramp ran there."""
-    path = stage_folder / FOLDER / RESULT_FILE
-    return json.loads(path.read_text()) if path.exists() else None

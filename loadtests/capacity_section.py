@@ -13,7 +13,7 @@ from __future__ import annotations
 import textwrap
 from html import escape
 
-from loadtests import capacity_run, text_table
+from loadtests import capacity_files, text_table
 from loadtests.capacity import (
     BELOW_RAMP,
     CPU_BOUND,
@@ -34,7 +34,7 @@ Found = tuple[str, dict]  # (stage, capacity.json's content)
 
 def found_in(results: list[StageResult]) -> list[Found]:
     """The ramps that ran beside these load runs (a stage without one is left out)."""
-    return [(r.stage, data) for r in results if (data := capacity_run.read(r.folder))]
+    return [(r.stage, data) for r in results if (data := capacity_files.read(r.folder))]
 
 
 def _capacity(data: dict) -> Capacity | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 
-from loadtests import capacity_run, capacity_section
+from loadtests import capacity_files, capacity_run, capacity_section
 from loadtests.capacity import (
     GENERATOR_BOUND,
     STAGE_LIMIT,
@@ -42,7 +42,7 @@ def test_a_ramp_against_the_monolith_stops_at_its_limit_and_names_the_hot_compon
         loaded = LoadedStage(stage.url, stage.launcher.failed, stage.launcher.pids)
         result = capacity_run.ramp_stage(loaded, "monolith", folder / capacity_run.FOLDER, ramp)
 
-    saved = capacity_run.read(folder)
+    saved = capacity_files.read(folder)
     assert saved == json.loads(json.dumps(result))  # capacity.json holds what was returned
     steps = [Step.from_json(s) for s in saved["steps"]]
     assert steps, (folder / "capacity" / "locust.log").read_text()
