@@ -35,6 +35,8 @@ COMPONENT = ROOT / "k8s" / "components" / "observability"
 ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
 COLLECTOR_URL = "http://otel-collector:4318"
 OBSERVED_LABEL = "threefold.local/observed"
+MARK = "threefold.local/observability"  # on every object the component adds
+DOC = (ROOT / "docs" / "kubernetes.md").read_text()
 OWN = {"otel-collector", "jaeger", "prometheus"}  # the component's workloads
 METRICS_PORT = 8080  # where every shop process serves GET /metrics (shop/telemetry)
 # Knative's queue-proxy, beside the function in every function pod: the ports it declares
@@ -95,6 +97,9 @@ def test_the_component_adds_its_objects_and_changes_only_what_it_must(stage: str
         ("NetworkPolicy", "jaeger"),
         ("NetworkPolicy", "prometheus"),
     }
+    # The component's objects, and only those, can be listed and removed by one label.
+    marked = {key for key, obj in with_it.items() if obj["metadata"]["labels"].get(MARK) == "true"}
+    assert marked == set(with_it) - set(plain)
     patched = {w.name for w in shop_workloads(overlay)}
     wrong = []
     for key, obj in plain.items():
@@ -393,3 +398,36 @@ def test_the_component_is_a_component_the_overlays_list() -> None:
         assert overlay["resources"] == [f"../../{stage}"]
         assert overlay["components"] == ["../../components/observability"]
         assert overlay["namespace"] == f"threefold-{stage}"
+
+
+def _quantity(text: str) -> float:
+    """A CPU (cores) or memory (MiB) quantity of the forms the manifests use."""
+    if text.endswith("m"):
+        return int(text[:-1]) / 1000
+    if text.endswith("Mi"):
+        return int(text[:-2])
+    if text.endswith("Gi"):
+        return int(text[:-2]) * 1024
+    return float(text)
+
+
+def test_the_walkthrough_opens_both_uis_and_states_the_component_cost() -> None:
+    applied = set(re.findall(r"kubectl apply -k (k8s/observability/\w+)", DOC))
+    assert applied == {f"k8s/observability/{stage}" for stage in STAGES}
+    assert re.search(r"port-forward service/jaeger 16686:16686", DOC)
+    assert re.search(r"port-forward service/prometheus 9090:9090", DOC)
+    assert f"-l {MARK}=true" in DOC
+    # The cost the section states is the component's requests and limits, summed.
+    overlay = observed("monolith")
+    totals = {}
+    for bound in ("requests", "limits"):
+        for resource in ("cpu", "memory"):
+            totals[bound, resource] = sum(
+                _quantity(overlay.workload(name).containers[0].spec["resources"][bound][resource])
+                for name in OWN
+            )
+    stated = (
+        f"{totals['requests', 'cpu']:g} CPU and {totals['requests', 'memory']:g} MiB requested, "
+        f"{totals['limits', 'cpu']:g} CPU and {totals['limits', 'memory']:g} MiB at most"
+    )
+    assert stated in " ".join(DOC.split()), stated
