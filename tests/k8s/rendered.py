@@ -1,6 +1,6 @@
 """The overlays as `kubectl apply -k` would send them: built once per test session.
 
-`render(stage)` runs `kubectl kustomize k8s/<stage>` (kubectl's built-in kustomize, as
+`render(path)` runs `kubectl kustomize k8s/<path>` (kubectl's built-in kustomize, as
 `kubectl apply -k` does) and keeps the objects, so every test of tests/k8s reads the
 same rendering and kubectl runs once per overlay. A missing kubectl is a failure with
 a clear message, never a skip: the offline proof must not pass by leaving itself out.
@@ -23,6 +23,10 @@ ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "k8s"
 # The stages, each an overlay applied alone into its own Namespace.
 STAGES = ("monolith", "microservices", "functions")
+# Each stage with the observability component (k8s/observability/<stage>): the same
+# Namespace, the same checks, plus the Collector, Jaeger and Prometheus.
+OBSERVED = tuple(f"observability/{stage}" for stage in STAGES)
+OVERLAYS = (*STAGES, *OBSERVED)
 # Kinds whose objects hold a pod template, and where it sits.
 POD_TEMPLATE_PATHS = {
     ("apps/v1", "Deployment"): ("spec", "template"),
@@ -63,9 +67,11 @@ def kustomize(directory: str) -> str:
 
 
 @functools.cache
-def render(stage: str) -> Overlay:
-    objects = [doc for doc in yaml.safe_load_all(kustomize(str(K8S / stage))) if doc]
-    return Overlay(stage, objects)
+def render(path: str) -> Overlay:
+    """The overlay k8s/<path>; its `stage` is the folder's name (observability/monolith
+    is the monolith stage, in threefold-monolith)."""
+    objects = [doc for doc in yaml.safe_load_all(kustomize(str(K8S / path))) if doc]
+    return Overlay(Path(path).name, objects)
 
 
 @dataclass

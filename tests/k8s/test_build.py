@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from tests.k8s.rendered import STAGES, render
+from tests.k8s.rendered import OVERLAYS, render
 
 CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "StorageClass"}
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_overlay_builds_into_its_own_namespace(stage: str) -> None:
-    overlay = render(stage)
+@pytest.mark.parametrize("path", OVERLAYS)
+def test_overlay_builds_into_its_own_namespace(path: str) -> None:
+    overlay = render(path)
+    stage = overlay.stage
     namespaces = overlay.of_kind("Namespace")
     assert [ns["metadata"]["name"] for ns in namespaces] == [f"threefold-{stage}"], (
-        f"k8s/{stage} must create exactly its own Namespace threefold-{stage}"
+        f"k8s/{path} must create exactly its own Namespace threefold-{stage}"
     )
     outside = [
         f"{obj['kind']}/{obj['metadata']['name']} in {obj['metadata'].get('namespace')}"

@@ -1,8 +1,9 @@
 """Every workload of every overlay is hardened, labelled, pinned, probed and sized.
 
 A workload is every object Kubernetes runs pods for (Deployment, StatefulSet, Job,
-CronJob...) in any overlay, the functions overlay's included; Knative Services are
-checked by the functions' own suite. Each test collects every violation of its rule
+CronJob...) in any overlay, the functions overlay's included, and in each stage with the
+observability component (k8s/observability/<stage>); Knative Services are checked by the
+functions' own suite. Each test collects every violation of its rule
 and shows them all at once.
 """
 
@@ -10,7 +11,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.k8s.rendered import STAGES, Container, Overlay, Workload, project_version, render
+from tests.k8s.rendered import (
+    OVERLAYS,
+    Container,
+    Overlay,
+    Workload,
+    project_version,
+    render,
+)
 
 VERSION = project_version()
 PORT = 8080  # every container of the project listens here (Knative's default too)
@@ -22,6 +30,11 @@ READINESS_PATHS = {
     # wake (and keep awake) the functions that scale to zero; Knative starts those.
     ("functions", "gateway"): "/healthz",
 }
+# The one pod of a stage that gets a Kubernetes API token, with its reason: Prometheus
+# lists and watches the pods it scrapes (k8s/components/observability/prometheus.yaml).
+# Not automounted: a projected, short-lived token in that container only.
+API_CLIENTS = {"prometheus"}
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 
 def our_image(stage: str) -> str:
@@ -33,9 +46,9 @@ def is_ours(container: Container) -> bool:
     return container.spec["image"].startswith("localhost/threefold/")
 
 
-def workloads(stage: str) -> list[Workload]:
-    found = render(stage).core_workloads()
-    assert found, f"k8s/{stage} runs no workload"
+def workloads(path: str) -> list[Workload]:
+    found = render(path).core_workloads()
+    assert found, f"k8s/{path} runs no workload"
     return found
 
 
@@ -47,16 +60,16 @@ def effective(workload: Workload, container: Container, key: str) -> object:
     return workload.pod_spec.get("securityContext", {}).get(key)
 
 
-def each_container(stage: str):
-    for workload in workloads(stage):
+def each_container(path: str):
+    for workload in workloads(path):
         for container in workload.every_container:
             yield workload, container
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_every_container_runs_non_root_read_only_without_privileges(stage: str) -> None:
+@pytest.mark.parametrize("path", OVERLAYS)
+def test_every_container_runs_non_root_read_only_without_privileges(path: str) -> None:
     wrong = []
-    for workload, container in each_container(stage):
+    for workload, container in each_container(path):
         where = f"{workload}/{container.name}"
         own = container.spec.get("securityContext", {})
         if effective(workload, container, "runAsNonRoot") is not True:
@@ -81,13 +94,28 @@ def test_every_container_runs_non_root_read_only_without_privileges(stage: str) 
     assert wrong == []
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_no_pod_gets_a_service_account_token_or_host_access(stage: str) -> None:
+@pytest.mark.parametrize("path", OVERLAYS)
+def test_no_pod_gets_a_service_account_token_or_host_access(path: str) -> None:
+    """No token is automounted anywhere; the API_CLIENTS (Prometheus) mount one
+    explicitly, and no other pod does."""
     wrong = []
-    for workload in workloads(stage):
+    for workload in workloads(path):
         spec = workload.pod_spec
         if spec.get("automountServiceAccountToken") is not False:
             wrong.append(f"{workload}: automountServiceAccountToken is not false")
+        token_volumes = [
+            volume["name"]
+            for volume in spec.get("volumes", [])
+            for source in volume.get("projected", {}).get("sources", [])
+            if "serviceAccountToken" in source
+        ]
+        if token_volumes and workload.name not in API_CLIENTS:
+            wrong.append(f"{workload}: mounts a service account token ({token_volumes})")
+        for container in workload.every_container:
+            mounts = {m["name"]: m for m in container.spec.get("volumeMounts", [])}
+            for name in token_volumes:
+                if name in mounts and mounts[name]["mountPath"] != SERVICE_ACCOUNT_DIR:
+                    wrong.append(f"{workload}/{container.name}: token not at {SERVICE_ACCOUNT_DIR}")
         for key in ("hostNetwork", "hostPID", "hostIPC"):
             if spec.get(key):
                 wrong.append(f"{workload}: {key}")
@@ -97,12 +125,12 @@ def test_no_pod_gets_a_service_account_token_or_host_access(stage: str) -> None:
     assert wrong == []
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_every_written_path_is_a_volume_and_tmp_is_writable(stage: str) -> None:
+@pytest.mark.parametrize("path", OVERLAYS)
+def test_every_written_path_is_a_volume_and_tmp_is_writable(path: str) -> None:
     """The root filesystem is read-only: what a process writes goes to an emptyDir (or the
     database's PersistentVolumeClaim), and the project's images get a writable /tmp."""
     wrong = []
-    for workload, container in each_container(stage):
+    for workload, container in each_container(path):
         volumes = {v["name"]: v for v in workload.pod_spec.get("volumes", [])}
         claims = {
             t["metadata"]["name"] for t in workload.obj["spec"].get("volumeClaimTemplates", [])
@@ -126,10 +154,10 @@ def _read_only_kind(volume: dict | None) -> bool:
     return bool(volume) and any(k in volume for k in ("configMap", "secret", "projected"))
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_every_container_has_requests_and_limits(stage: str) -> None:
+@pytest.mark.parametrize("path", OVERLAYS)
+def test_every_container_has_requests_and_limits(path: str) -> None:
     wrong = []
-    for workload, container in each_container(stage):
+    for workload, container in each_container(path):
         resources = container.spec.get("resources", {})
         for bound in ("requests", "limits"):
             for resource in ("cpu", "memory"):
@@ -138,10 +166,11 @@ def test_every_container_has_requests_and_limits(stage: str) -> None:
     assert wrong == []
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_every_image_is_pinned_and_ours_are_the_ones_make_images_builds(stage: str) -> None:
+@pytest.mark.parametrize("path", OVERLAYS)
+def test_every_image_is_pinned_and_ours_are_the_ones_make_images_builds(path: str) -> None:
+    stage = render(path).stage
     wrong = []
-    for workload, container in each_container(stage):
+    for workload, container in each_container(path):
         image = container.spec["image"]
         name, _, tag = image.rpartition(":")
         if "@sha256:" not in image and (not name or "/" in tag or tag in ("", "latest")):
@@ -151,12 +180,13 @@ def test_every_image_is_pinned_and_ours_are_the_ones_make_images_builds(stage: s
         if container.spec.get("imagePullPolicy") == "Always":
             wrong.append(f"{workload}/{container.name}: imagePullPolicy Always (kind-loaded)")
     assert wrong == []
-    assert any(is_ours(c) for _, c in each_container(stage)), f"{stage} runs none of our images"
+    assert any(is_ours(c) for _, c in each_container(path)), f"{stage} runs none of our images"
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_every_object_carries_the_recommended_labels(stage: str) -> None:
-    overlay = render(stage)
+@pytest.mark.parametrize("path", OVERLAYS)
+def test_every_object_carries_the_recommended_labels(path: str) -> None:
+    stage = render(path).stage
+    overlay = render(path)
     expected = {
         "app.kubernetes.io/part-of": "threefold",
         "app.kubernetes.io/component": stage,
@@ -187,10 +217,11 @@ def _probe_target(container: Container, probe: dict) -> tuple[str, int | None] |
     return get.get("path"), container.port_number(get["port"])
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_long_running_workloads_have_probes_on_the_real_health_paths(stage: str) -> None:
+@pytest.mark.parametrize("path", OVERLAYS)
+def test_long_running_workloads_have_probes_on_the_real_health_paths(path: str) -> None:
+    stage = render(path).stage
     wrong = []
-    for workload, container in each_container(stage):
+    for workload, container in each_container(path):
         if workload.kind not in LONG_RUNNING or container in workload.init_containers:
             continue
         where = f"{workload}/{container.name}"
@@ -224,11 +255,12 @@ def _listens_on(container: Container) -> str | None:
     return None
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_web_processes_bind_all_interfaces_on_the_probed_port(stage: str) -> None:
+@pytest.mark.parametrize("path", OVERLAYS)
+def test_web_processes_bind_all_interfaces_on_the_probed_port(path: str) -> None:
+    stage = render(path).stage
     """gunicorn's and uvicorn's defaults (127.0.0.1:8000) would pass no probe."""
     checked, wrong = 0, []
-    for workload, container in each_container(stage):
+    for workload, container in each_container(path):
         bind = _listens_on(container)
         if workload.kind not in LONG_RUNNING or not is_ours(container) or bind is None:
             continue
@@ -240,10 +272,10 @@ def test_web_processes_bind_all_interfaces_on_the_probed_port(stage: str) -> Non
         assert checked, f"{stage}: no gunicorn or uvicorn process found"
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_production_everywhere_and_no_replica_migrates_or_seeds(stage: str) -> None:
+@pytest.mark.parametrize("path", OVERLAYS)
+def test_production_everywhere_and_no_replica_migrates_or_seeds(path: str) -> None:
     wrong = []
-    for workload, container in each_container(stage):
+    for workload, container in each_container(path):
         if not is_ours(container):
             continue
         if container.env.get("THREEFOLD_ENV") != "production":
@@ -257,9 +289,10 @@ def test_production_everywhere_and_no_replica_migrates_or_seeds(stage: str) -> N
     assert wrong == []
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_jobs_run_once_with_retries(stage: str) -> None:
-    jobs = render(stage).of_kind("Job")
+@pytest.mark.parametrize("path", OVERLAYS)
+def test_jobs_run_once_with_retries(path: str) -> None:
+    stage = render(path).stage
+    jobs = render(path).of_kind("Job")
     assert jobs, f"{stage}: no Job (the migrations and the seed run as Jobs)"
     wrong = []
     for job in jobs:

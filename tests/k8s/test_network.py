@@ -17,7 +17,7 @@ from functools import cache
 import pytest
 
 from gateway import routes
-from tests.k8s.rendered import ROOT, STAGES, Overlay, render
+from tests.k8s.rendered import OVERLAYS, ROOT, Overlay, render
 from tests.k8s.selectors import selects
 
 DATABASE_CLIENT = "threefold.local/database-client"
@@ -160,9 +160,9 @@ def test_exactly_the_needed_http_flows_are_open(stage: str) -> None:
     assert opened == expected
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_every_pod_resolves_names_and_reaches_nothing_else_outside(stage: str) -> None:
-    overlay = render(stage)
+@pytest.mark.parametrize("path", OVERLAYS)
+def test_every_pod_resolves_names_and_reaches_nothing_else_outside(path: str) -> None:
+    overlay = render(path)
     stage_pods = pods(overlay)
     assert stage_pods
     wrong = []
@@ -178,9 +178,9 @@ def test_every_pod_resolves_names_and_reaches_nothing_else_outside(stage: str) -
     assert wrong == []
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_exactly_the_database_clients_reach_postgres(stage: str) -> None:
-    overlay = render(stage)
+@pytest.mark.parametrize("path", OVERLAYS)
+def test_exactly_the_database_clients_reach_postgres(path: str) -> None:
+    overlay = render(path)
     stage_pods = {pod.name: pod for pod in pods(overlay)}
     server = stage_pods["postgres"]
     wrong = []
@@ -248,9 +248,9 @@ def test_one_public_entrypoint_through_ingress_nginx(stage: str) -> None:
     assert exposed == []
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_every_service_reaches_a_workload_on_a_port_it_listens_on(stage: str) -> None:
-    overlay = render(stage)
+@pytest.mark.parametrize("path", OVERLAYS)
+def test_every_service_reaches_a_workload_on_a_port_it_listens_on(path: str) -> None:
+    overlay = render(path)
     wrong = []
     for service in overlay.of_kind("Service", "v1"):
         name = service["metadata"]["name"]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.k8s.rendered import STAGES, render
+from tests.k8s.rendered import OVERLAYS, render
 from tests.k8s.schemas import KUBERNETES_VERSION, validate
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_every_object_validates(stage: str) -> None:
+@pytest.mark.parametrize("path", OVERLAYS)
+def test_every_object_validates(path: str) -> None:
     failures = []
-    for obj in render(stage).objects:
+    for obj in render(path).objects:
         try:
             validate(obj)
         except Exception as error:  # a plug-in validator may raise its own errors
