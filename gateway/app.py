@@ -32,12 +32,14 @@ from shop import openapi, telemetry
 from shop.problems import Problem
 from shop.telemetry.asgi import instrument
 from shop.telemetry.routes import public_route
+from shop.telemetry.tracing import mark_order
 from shop.web import request_id
 from shop.web.allowed_methods import allow_header
 from shop.web.asgi import problem_response
 from shop.web.storefront import Storefront
 
 log = logging.getLogger("gateway")
+ORDERS = "/api/orders"
 
 
 class Gateway:
@@ -113,7 +115,10 @@ class Gateway:
             return problem_response(Problem("not-found", f"no route for {method} {path}"), path)
         outcome.upstream = service
         assert self.client is not None, "the lifespan makes the client"
-        return await proxy.forward(self.client, self.settings, request, service, url, outcome)
+        answer = await proxy.forward(self.client, self.settings, request, service, url, outcome)
+        if answer is not None and method == "POST" and path == ORDERS:
+            _mark_placed_order(answer)
+        return answer
 
     # --- the gateway's own paths ---------------------------------------------------------
 
@@ -127,6 +132,14 @@ class Gateway:
 
     async def openapi_document(self) -> Response:
         return Response(self.openapi, media_type="application/json")
+
+
+def _mark_placed_order(answer: Response) -> None:
+    """The id of the order POST /api/orders placed (its Location) on the gateway's span:
+    the edge of the order's trace says which order it is, as every process in it does."""
+    location = answer.headers.get("location", "")
+    if location.startswith(ORDERS + "/"):
+        mark_order(location.removeprefix(ORDERS + "/"))
 
 
 def create_app(settings: GatewaySettings | None = None) -> Any:

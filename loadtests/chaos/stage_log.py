@@ -3,17 +3,34 @@
 A chaos run's verdict comes from the databases; this is a pointer beside it. A process
 that answered 500 (say, on a unique key it could have treated as "already done") leaves a
 traceback here even when a retry later repaired the outcome.
+
+The processes write JSON lines (shop/telemetry/logs.py: the level, the message, a
+logged exception's traceback in "exception"); text lines are still read, since a
+process that dies before its logging is set up writes its traceback as plain text.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
 TRACEBACK = "Traceback (most recent call last):"
 SHOWN = 3  # kinds of exception (or error message) named per process
-ERROR = re.compile(r"\bERROR:?\s+(.*)")  # the shop's log format, and uvicorn's
+ERROR = re.compile(r"\bERROR:?\s+(.*)")  # the text log format, and uvicorn's
+ERROR_LEVELS = frozenset({"ERROR", "CRITICAL"})
+
+
+def _entry(text: str) -> dict | None:
+    """A JSON log line's object, or None for a plain text line."""
+    if not text.startswith("{"):
+        return None
+    try:
+        entry = json.loads(text)
+    except ValueError:
+        return None
+    return entry if isinstance(entry, dict) else None
 
 
 def tracebacks(lines: list[str]) -> dict[str, Counter[str]]:
@@ -23,6 +40,11 @@ def tracebacks(lines: list[str]) -> dict[str, Counter[str]]:
     for line in lines:
         name, sep, text = line.partition(" | ")
         if not sep:
+            continue
+        entry = _entry(text)
+        if entry is not None:
+            if entry.get("exception"):  # its last line names the exception
+                found[name][str(entry["exception"]).rstrip().splitlines()[-1][:200]] += 1
             continue
         if text.startswith(TRACEBACK):
             inside.add(name)
@@ -37,6 +59,11 @@ def errors(lines: list[str]) -> dict[str, Counter[str]]:
     found: dict[str, Counter[str]] = defaultdict(Counter)
     for line in lines:
         name, sep, text = line.partition(" | ")
+        entry = _entry(text) if sep else None
+        if entry is not None:
+            if entry.get("level") in ERROR_LEVELS:
+                found[name][str(entry.get("message", ""))[:200]] += 1
+            continue
         match = ERROR.search(text) if sep else None
         if match:
             found[name][match.group(1)[:200]] += 1

@@ -1,7 +1,8 @@
 """Building a service: the same FastAPI skeleton for each of the five contexts.
 
 Each service gets its settings, its own database, problem+json for every
-error, a request id in every log line, /healthz and /readyz (its database), and
+error, JSON log lines with the request and trace ids, a server span per request,
+/metrics (shop/telemetry), /healthz and /readyz (its database), and
 its own OpenAPI document at /openapi.json with /docs to try it (the gateway routes
 only the public API there, so neither is reachable through it).
 """
@@ -21,11 +22,12 @@ from microservices.common import openapi
 from microservices.common.deps import DatabaseDep
 from microservices.common.request_context import RequestContext
 from microservices.common.settings import ServiceSettings
+from shop import telemetry
 from shop.domain.errors import DomainError
 from shop.persistence.database import Database, PoolSettings
 from shop.problems import Problem, validation_problem
 from shop.schemas import Health
-from shop.web import request_id
+from shop.telemetry.asgi import instrument
 from shop.web.allowed_methods import allow_header
 from shop.web.asgi import problem_response
 
@@ -39,7 +41,7 @@ def build_service(
     on_start: Callable[[FastAPI], None] | None = None,
     on_stop: Callable[[FastAPI], None] | None = None,
 ) -> FastAPI:
-    request_id.configure_logging(name, settings.log_level)
+    telemetry.setup(name, settings.log_level)
     log = logging.getLogger(name)
     # Found now, not in the lifespan: no URL in production, or a bad pool size, stops the
     # start with one readable line (shop.startup) instead of a lifespan traceback.
@@ -76,6 +78,10 @@ def build_service(
     _add_error_handlers(app, log)
 
     app.add_middleware(RequestContext, log=log, access_log=settings.access_log)
+    # Outermost of the app's own middleware: the server span is current for every line
+    # the request causes (the access line included), and FastAPI's router has put the
+    # matched route in the scope by the time the answer starts (the span's name).
+    app.add_middleware(instrument)
     return app
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from shop.problems import Problem
+from shop.telemetry.tracing import traced_client
 from shop.web import request_id
 
 log = logging.getLogger("upstream")
@@ -48,12 +49,13 @@ class NoAnswer(UpstreamError):
 
 
 class Upstream:
-    """One peer service, over one pooled HTTP client."""
+    """One peer service, over one pooled HTTP client (traced: each call is a client span
+    whose `traceparent` makes the peer's server span its child)."""
 
     def __init__(self, service: str, base_url: str, connect_timeout: float, timeout: float) -> None:
         self.service = service
-        self.client = httpx.Client(
-            base_url=base_url, timeout=httpx.Timeout(timeout, connect=connect_timeout)
+        self.client = traced_client(
+            httpx.Client(base_url=base_url, timeout=httpx.Timeout(timeout, connect=connect_timeout))
         )
 
     def close(self) -> None:

@@ -19,6 +19,12 @@ from the insert (shop/usecases/order_claims.py), the re-driver takes one before
 resuming it, and each gives it back when it stops. The final write is
 conditional (pending -> final once); a saga that finds the order already final
 goes on with that outcome and never tells the customer another.
+
+Each step is a span of the order's trace (shop.telemetry.tracing.order_span, the
+step names every stage shares), carrying the order id; the calls to the peers are
+client spans inside it, so the peers' spans hang under the step that asked. The
+saga runs in the request's thread (FastAPI copies the context into it), so its
+spans and log lines are the request's; the re-driver opens its own trace.
 """
 
 from __future__ import annotations
@@ -27,10 +33,12 @@ import logging
 
 from microservices.common.upstream import NoAnswer, NotSent, UpstreamError, unavailable
 from microservices.orders.peers import Peers
-from shop.domain.orders import Order, PaymentOutcome, RejectReason, price_order
+from shop.domain.orders import Order, OrderStatus, PaymentOutcome, RejectReason, price_order
 from shop.persistence.database import Database
 from shop.problems import Problem
 from shop.schemas import OrderIn
+from shop.telemetry import metrics
+from shop.telemetry.tracing import ORDER_ID, mark_order, order_span, tracer
 from shop.usecases import idempotency, order_claims, orders
 from shop.usecases.idempotency import RequestKey
 from shop.usecases.order_claims import Claim
@@ -52,26 +60,31 @@ def place(
     state, and deleted with it if inventory never saw the order.
     """
     requested = request.requested()
-    try:
-        products = peers.products([sku for sku, _ in requested])
-    except UpstreamError as error:
-        raise unavailable(error) from None
-    order = price_order(request.email, request.payment_token, requested, products)
+    with tracer().start_as_current_span("price lines") as span:  # the id is made here
+        try:
+            products = peers.products([sku for sku, _ in requested])
+        except UpstreamError as error:
+            raise unavailable(error) from None
+        order = price_order(request.email, request.payment_token, requested, products)
+        span.set_attribute(ORDER_ID, order.id)
+    mark_order(order.id)  # the request's own span: POST /api/orders placed this order
     claim = Claim.new(order.id, lease)
     with database.writing() as session:
         orders.add(session, order, claim.until)
         idempotency.remember(session, key, order.id)
+    log.info("order %s placed", order.id)
     outcome = order
     try:
         outcome = _first_run(database, peers, order, key)
     finally:
         give_back(database, claim, outcome)
+    metrics.ORDERS_PLACED.inc()  # not when inventory never saw it (deleted, 503 above)
     return outcome
 
 
 def _first_run(database: Database, peers: Peers, order: Order, key: RequestKey | None) -> Order:
     try:
-        reservation = peers.reserve(order)
+        reservation = _reserve(peers, order)
     except NotSent as error:
         with database.writing() as session:
             orders.delete(session, order.id)  # inventory never saw it: as if never placed
@@ -94,11 +107,18 @@ def give_back(database: Database, claim: Claim, order: Order) -> None:
 def resume(database: Database, peers: Peers, order: Order) -> Order:
     """Steps 3-6 again for an order left pending (the re-driver calls this, holding it)."""
     try:
-        reservation = peers.reserve(order)
+        reservation = _reserve(peers, order)
     except UpstreamError as error:
         log.warning("order %s still pending: %s", order.id, error)
         return order
     return advance(database, peers, order, reservation)
+
+
+def _reserve(peers: Peers, order: Order) -> str:
+    with order_span("reserve stock", order.id) as span:
+        reservation = peers.reserve(order)
+        span.set_attribute("shop.reservation.status", reservation)
+        return reservation
 
 
 def advance(
@@ -109,11 +129,15 @@ def advance(
         if reservation == "rejected":
             order.reject(RejectReason.OUT_OF_STOCK)
         else:
-            outcome = _payment_outcome(peers, order, first_attempt)
+            with order_span("charge payment", order.id) as span:
+                outcome = _payment_outcome(peers, order, first_attempt)
+                span.set_attribute("shop.payment.outcome", str(outcome))
             if outcome is PaymentOutcome.CAPTURED:
-                peers.commit(order.id)
+                with order_span("commit stock", order.id):
+                    peers.commit(order.id)
             else:
-                peers.release(order.id)
+                with order_span("release stock", order.id):
+                    peers.release(order.id)
             order.settle(outcome)
     except UpstreamError as error:
         log.warning("order %s stays pending: %s", order.id, error)
@@ -121,8 +145,14 @@ def advance(
     except Problem as problem:  # a peer refused a step: a broken invariant, for a person to see
         log.error("order %s stays pending, %s refused: %s", order.id, problem.type.slug, problem)
         return order
-    with database.writing() as session:
-        stored = orders.save(session, order)
+    step = "confirm order" if order.status is OrderStatus.CONFIRMED else "reject order"
+    with order_span(step, order.id):
+        with database.writing() as session:
+            stored = orders.save(session, order)
+        if stored is order:  # this saga made it final (orders.save): counted once
+            metrics.order_finished(stored)
+            outcome = f"{order.status} ({order.reason})" if order.reason else order.status
+            log.info("order %s %s", order.id, outcome)
     if stored.status is not order.status or stored.reason != order.reason:
         # Only when a claim outlived its lease: two sagas ran, the other one finished first.
         log.error(
@@ -158,10 +188,11 @@ def _payment_outcome(peers: Peers, order: Order, first_attempt: bool) -> Payment
 
 def notify(database: Database, peers: Peers, order: Order) -> None:
     """Step 6; on failure the order stays un-notified and the re-driver tries again."""
-    try:
-        peers.notify(order)
-    except UpstreamError as error:
-        log.warning("order %s not notified yet: %s", order.id, error)
-        return
-    with database.writing() as session:
-        orders.mark_notified(session, order)
+    with order_span("notify customer", order.id):
+        try:
+            peers.notify(order)
+        except UpstreamError as error:
+            log.warning("order %s not notified yet: %s", order.id, error)
+            return
+        with database.writing() as session:
+            orders.mark_notified(session, order)

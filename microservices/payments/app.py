@@ -2,7 +2,8 @@
 
 A charge is opened (pending) and committed before the provider is asked, and
 the provider's answer is recorded in a second transaction; a caller that gave
-up waiting cancels, and a late answer then changes nothing.
+up waiting cancels, and a late answer then changes nothing. A charge's outcome is
+counted (PAYMENTS) once, after the transaction that made it final.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from microservices.common.deps import (
     Admin,
     DatabaseDep,
     ReadSessionDep,
-    WriteSessionDep,
     json_body,
     query,
 )
@@ -24,6 +24,8 @@ from microservices.common.service import build_service
 from microservices.common.settings import ServiceSettings
 from shop.domain.payments import SimulatedProvider
 from shop.schemas import OrderIdQuery, PaymentList, PaymentOut
+from shop.telemetry import metrics
+from shop.telemetry.tracing import mark_order
 from shop.usecases import payments
 
 public = APIRouter(prefix="/api/payments", tags=["payments"])
@@ -50,6 +52,7 @@ def charge(
     database: DatabaseDep, provider: ProviderDep, body: Annotated[ChargeIn, json_body(ChargeIn)]
 ) -> PaymentOut:
     """Charge once per order id; asked again, answers the recorded (maybe pending) charge."""
+    mark_order(body.order_id)
     with database.writing() as session:
         opened, is_new = payments.open_charge(
             session, body.order_id, body.amount_cents, body.currency
@@ -58,16 +61,23 @@ def charge(
         return PaymentOut.of(opened)
     decision = provider.decide(body.payment_token, body.amount_cents)
     with database.writing() as session:
-        recorded = payments.record_decision(session, body.order_id, decision)
+        recorded, settled = payments.record_decision_once(session, body.order_id, decision)
+    if settled:
+        metrics.PAYMENTS.labels(str(recorded.status)).inc()
     return PaymentOut.of(recorded)
 
 
 @internal.post("/{order_id}/cancel")
 def cancel(
-    order_id: str, body: Annotated[CancelIn, json_body(CancelIn)], session: WriteSessionDep
+    order_id: str, body: Annotated[CancelIn, json_body(CancelIn)], database: DatabaseDep
 ) -> PaymentOut:
     """The caller gave up: a pending (or absent) charge becomes failed; a final one is answered."""
-    return PaymentOut.of(payments.cancel(session, order_id, body.amount_cents, body.currency))
+    mark_order(order_id)
+    with database.writing() as session:
+        charge, failed = payments.cancel_once(session, order_id, body.amount_cents, body.currency)
+    if failed:
+        metrics.PAYMENTS.labels(str(charge.status)).inc()
+    return PaymentOut.of(charge)
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:

@@ -71,6 +71,8 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> N
     root.setLevel(level)
     for name in SERVER_LOGGERS:
         server = logging.getLogger(name)
+        if not server.handlers and not server.propagate:
+            continue  # turned off by its server (uvicorn --no-access-log): it stays off
         server.handlers.clear()
         server.propagate = True
     logging.getLogger("httpx").setLevel(logging.WARNING)  # our own line per call is enough

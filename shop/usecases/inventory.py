@@ -45,11 +45,19 @@ def restock(session: Connection, sku: str, quantity: int) -> StockLevel:
 
 def reserve(session: Connection, order_id: str, lines: dict[str, int]) -> Reservation:
     """Hold every line or none. Asked again for the same order, answers the first result."""
+    return reserve_once(session, order_id, lines)[0]
+
+
+def reserve_once(
+    session: Connection, order_id: str, lines: dict[str, int]
+) -> tuple[Reservation, bool]:
+    """`reserve`, and whether this call made the reservation (False: it answers an earlier
+    call's), so a caller counts a reservation once, after its commit."""
     store = InventoryStore(session)
     levels = store.levels_for_update(lines)
     existing = store.reservation(order_id)
     if existing is not None:
-        return existing
+        return existing, False
     reservation = rules.reserve_all(order_id, levels, lines)
     try:
         with session.begin_nested():
@@ -59,32 +67,43 @@ def reserve(session: Connection, order_id: str, lines: dict[str, int]) -> Reserv
     except IntegrityError:
         # Only possible when no stock row was locked (no line's sku is kept): a concurrent
         # call for the same order recorded its (rejected) reservation first.
-        return store.reservation(order_id) or reservation
-    return reservation
+        found = store.reservation(order_id)
+        return (found, False) if found else (reservation, True)
+    return reservation, True
 
 
 def release(session: Connection, order_id: str) -> Reservation | None:
     """Compensation: give back what the order holds. Safe to call again, or for no reservation."""
-    return _settle(session, order_id, rules.release_all)
+    return release_once(session, order_id)[0]
 
 
 def commit(session: Connection, order_id: str) -> Reservation | None:
     """The order is confirmed: its held units become sold. Safe to call again."""
+    return commit_once(session, order_id)[0]
+
+
+def release_once(session: Connection, order_id: str) -> tuple[Reservation | None, bool]:
+    """`release`, and whether this call changed the reservation (False: again, or none)."""
+    return _settle(session, order_id, rules.release_all)
+
+
+def commit_once(session: Connection, order_id: str) -> tuple[Reservation | None, bool]:
+    """`commit`, and whether this call changed the reservation (False: again, or none)."""
     return _settle(session, order_id, rules.commit_all)
 
 
-def _settle(session: Connection, order_id: str, rule) -> Reservation | None:
+def _settle(session: Connection, order_id: str, rule) -> tuple[Reservation | None, bool]:
     # Lock before deciding: the reservation rows first (a concurrent settle of the same
     # order waits here, then reads the status the first one wrote), then its stock rows
     # in sku order. reserve() never waits on reservation locks, so no cycle.
     store = InventoryStore(session)
     reservation = store.reservation(order_id, for_update=True)
     if reservation is None:
-        return None
+        return None, False
     levels = store.levels_for_update(reservation.lines)
     before = reservation.status
     rule(reservation, levels)
     if reservation.status is not before:
         store.save_levels(levels.values())
         store.save_reservation_status(reservation)
-    return reservation
+    return reservation, reservation.status is not before

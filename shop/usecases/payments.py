@@ -56,6 +56,13 @@ def open_charge(
 
 def record_decision(session: Connection, order_id: str, decision: ChargeDecision) -> Charge:
     """Apply the provider's answer, unless the charge was cancelled meanwhile."""
+    return record_decision_once(session, order_id, decision)[0]
+
+
+def record_decision_once(
+    session: Connection, order_id: str, decision: ChargeDecision
+) -> tuple[Charge, bool]:
+    """`record_decision`, and whether it settled the charge (False: cancelled meanwhile)."""
     store = PaymentStore(session)
     charge = store.for_order(order_id, for_update=True)
     if charge is None:
@@ -63,7 +70,7 @@ def record_decision(session: Connection, order_id: str, decision: ChargeDecision
     settled = settle_charge(charge, decision)
     if settled is not charge:
         store.save_status(settled)
-    return settled
+    return settled, settled is not charge
 
 
 def cancel(session: Connection, order_id: str, amount_cents: int, currency: str) -> Charge:
@@ -72,13 +79,20 @@ def cancel(session: Connection, order_id: str, amount_cents: int, currency: str)
     With no charge yet, a failed one is recorded, so a charge request that
     arrives late (after its caller timed out) finds the key taken and does nothing.
     """
+    return cancel_once(session, order_id, amount_cents, currency)[0]
+
+
+def cancel_once(
+    session: Connection, order_id: str, amount_cents: int, currency: str
+) -> tuple[Charge, bool]:
+    """`cancel`, and whether this call made the charge failed (False: it was final)."""
     charge, _ = open_charge(session, order_id, amount_cents, currency)
     store = PaymentStore(session)
     charge = store.for_order(order_id, for_update=True) or charge
     cancelled = cancel_charge(charge)
     if cancelled is not charge:
         store.save_status(cancelled)
-    return cancelled
+    return cancelled, cancelled is not charge
 
 
 def charge(session: Connection, provider: SimulatedProvider, order: Order) -> Charge:

@@ -28,7 +28,7 @@ SHORT = ChaosSettings(
     wait=25.0,
 )
 # A server's start-up line: uvicorn, gunicorn's master, hypercorn (the functions).
-STARTED = re.compile(r"Started server process|Starting gunicorn|\[INFO\] Running on http")
+STARTED = re.compile(r"Started server process|Starting gunicorn|Running on http")  # text or JSON
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 
 import psycopg
@@ -9,6 +10,8 @@ import pytest
 
 from loadtests.chaos.stage_log import error_notes, errors, tracebacks
 from stages import postgres
+
+TRACE = "Traceback (most recent call last):\n  File \"x.py\", line 1, in f\nKeyError: 'k'\n"
 
 
 def _exists(name: str) -> bool:
@@ -76,3 +79,19 @@ def test_tracebacks_are_counted_per_process_with_their_exception(tmp_path):
         "orders logged 1 traceback(s): ValueError: v (x1)",
     ]
     assert error_notes(tmp_path / "missing.log") == []
+
+
+def test_json_lines_count_their_errors_and_logged_exceptions():
+    """The processes log JSON (shop/telemetry/logs.py): level, message, exception."""
+    failed = {"level": "ERROR", "message": "unhandled error", "exception": TRACE}
+    lines = [
+        'orders | {"level": "INFO", "message": "order o1 confirmed"}',
+        f"orders | {json.dumps(failed)}",
+        'orders | {"level": "WARNING", "message": "order o2 stays pending: x"}',
+        'payments | {"level": "ERROR", "message": "order o3 stays pending"}',
+    ]
+    assert errors(lines) == {
+        "orders": {"unhandled error": 1},
+        "payments": {"order o3 stays pending": 1},
+    }
+    assert tracebacks(lines) == {"orders": {"KeyError: 'k'": 1}}

@@ -10,6 +10,7 @@ process and starting it again (`Stage.down`).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -133,6 +134,10 @@ class Stage:
         if process is None:
             return lines
         return [line for line in lines if line.startswith(f"{process} | ")]
+
+    def log_entries(self, process: str) -> list[dict[str, Any]]:
+        """One process's log lines, each a JSON object (shop/telemetry/logs.py)."""
+        return [json.loads(line.split(" | ", 1)[1]) for line in self.log_lines(process)]
 
     # --- checks every fault test ends with --------------------------------------------
 

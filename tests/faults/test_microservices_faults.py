@@ -68,12 +68,13 @@ def assert_nothing_captured(stage: Stage, order_id: str) -> list[dict[str, Any]]
     return charges
 
 
-def charge_log_lines(stage: Stage, request_id: str) -> list[str]:
+def charge_log_lines(stage: Stage, request_id: str) -> list[dict[str, Any]]:
     """payments' log lines of a finished POST /internal/charges made under `request_id`."""
     found = [
-        line
-        for line in stage.log_lines("payments")
-        if f"[{request_id}]" in line and "POST /internal/charges " in line
+        entry
+        for entry in stage.log_entries("payments")
+        if entry.get("request_id") == request_id
+        and entry["message"].startswith("POST /internal/charges ")
     ]
     assert found, f"payments has not finished the charge of request {request_id} yet"
     return found

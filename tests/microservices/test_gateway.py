@@ -44,11 +44,14 @@ class Running:
     broken: str  # base URL of the gateway with an unreachable and a not-ready upstream
     log: Path
 
-    def log_lines(self, needle: str, timeout: float = 5.0) -> list[str]:
-        """The gateway log lines containing `needle` (the line is written after the answer)."""
+    def log_lines(self, request_id: str, timeout: float = 5.0) -> list[str]:
+        """The messages of the gateway's log lines (JSON) written for `request_id` (the line
+        is written after the answer)."""
         deadline = time.monotonic() + timeout
         while True:
-            lines = [line for line in self.log.read_text().splitlines() if needle in line]
+            texts = [line.split(" | ", 1)[1] for line in self.log.read_text().splitlines()]
+            entries = [json.loads(text) for text in texts if text.startswith("{")]  # not fakes'
+            lines = [e["message"] for e in entries if e.get("request_id") == request_id]
             if lines or time.monotonic() > deadline:
                 return lines
             time.sleep(0.05)
@@ -223,12 +226,14 @@ def test_x_forwarded_for_keeps_the_chain_the_client_sent(client):
     assert headers_seen(answer.json())["x-forwarded-for"] == "203.0.113.7"
 
 
-def test_the_gateway_adds_no_headers_but_forwarding_and_the_request_id(running):
+def test_the_gateway_adds_no_headers_but_forwarding_the_request_id_and_the_trace(running):
     status, _, body = raw_exchange(
         running.gateway, b"GET /api/stock/TF-0001 HTTP/1.1\r\nHost: shop\r\n\r\n"
     )
     assert status == 200
-    assert set(headers_seen(json.loads(body))) == {"host", "x-forwarded-for", "x-request-id"}
+    # traceparent: the gateway's client span, parent of the service's (tracing is on).
+    added = {"host", "x-forwarded-for", "x-request-id", "traceparent"}
+    assert set(headers_seen(json.loads(body))) == added
 
 
 # --- request ids ---------------------------------------------------------------------------
@@ -239,7 +244,7 @@ def test_a_request_id_is_made_when_absent_and_reaches_the_service_and_the_log(cl
     rid = answer.headers["x-request-id"]
     assert re.fullmatch(r"[0-9a-f]{16}", rid)
     assert headers_seen(answer.json())["x-request-id"] == rid
-    lines = running.log_lines(f"[{rid}]")
+    lines = running.log_lines(f"{rid}")
     assert len(lines) == 1, lines
     assert re.search(r"GET /api/products -> catalog 200 \d+\.\dms", lines[0]), lines[0]
 
@@ -264,12 +269,12 @@ def test_error_answers_carry_the_request_id_too(client, broken, running):
         broken.get("/api/payments", headers={"X-Request-ID": "rid-503"}),
     ):
         assert answer.headers["x-request-id"] == f"rid-{answer.status_code}"
-    (not_found,) = running.log_lines("[rid-404]")  # one line per request, also on errors
+    (not_found,) = running.log_lines("rid-404")  # one line per request, also on errors
     assert "GET /nowhere -> - 404" in not_found
-    (unreachable,) = running.log_lines("[rid-503]")
+    (unreachable,) = running.log_lines("rid-503")
     assert "GET /api/payments -> payments 503" in unreachable
     assert "not reachable" in unreachable
-    (timed_out,) = running.log_lines("[rid-504]")
+    (timed_out,) = running.log_lines("rid-504")
     assert "GET /api/products/slow -> catalog 504" in timed_out
 
 
