@@ -13,6 +13,8 @@ class TelemetrySettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
 
     # TRACING=0 turns spans off (no provider: the API's no-op tracer; ids stay out of logs).
+    # On (the default), spans are made only where they have somewhere to go: TRACES_DIR
+    # (the local launcher sets it) or a collector (k8s/components/observability sets it).
     tracing: bool = True
     # Where spans go as OTLP JSON lines, one file per process (<name>-<pid>.jsonl); the
     # launcher sets data/<stage>/traces. Unset: no file.
@@ -27,6 +29,10 @@ class TelemetrySettings(BaseSettings):
     otel_exporter_otlp_traces_endpoint: str | None = None
     # json: one JSON object per line (the default everywhere); text: for reading by eye.
     log_format: Literal["json", "text"] = "json"
+
+    @property
+    def has_destination(self) -> bool:
+        return self.traces_dir is not None or self.exports_to_collector
 
     @property
     def exports_to_collector(self) -> bool:

@@ -30,11 +30,13 @@ _configured: list[str] = []  # the name this process was configured as (once per
 
 
 def configure_tracing(service: str, settings: TelemetrySettings) -> bool:
-    """Install this process's tracer provider; False when tracing is off.
+    """Install this process's tracer provider; False when tracing is off, or when spans
+    would have nowhere to go (no TRACES_DIR, no collector): then no span is made at all,
+    and tracing costs nothing (the API's no-op tracer).
 
     Once per process: a second call (tests build many apps in one process) keeps the
     first provider, since OpenTelemetry's global provider can be set only once."""
-    if not settings.tracing:
+    if not (settings.tracing and settings.has_destination):
         return False
     if _configured:
         return True

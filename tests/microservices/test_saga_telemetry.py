@@ -29,9 +29,10 @@ STEPS = [
 
 
 @pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
+def spans(tmp_path_factory) -> Iterator[InMemorySpanExporter]:
     """The spans this test ends (the process's provider, as a service makes it)."""
-    configure_tracing("orders", TelemetrySettings(tracing=True, traces_dir=None))
+    traces = tmp_path_factory.mktemp("traces")
+    configure_tracing("orders", TelemetrySettings(tracing=True, traces_dir=traces))
     provider = trace.get_tracer_provider()
     assert isinstance(provider, TracerProvider)
     exporter = InMemorySpanExporter()
