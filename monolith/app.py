@@ -20,6 +20,7 @@ from shop.persistence.database import Database, database_url
 from shop.problems import Problem
 from shop.settings import ShopSettings
 from shop.telemetry import setup
+from shop.telemetry.sql import trace_queries
 from shop.web.allowed_methods import allow_header
 
 log = logging.getLogger("monolith")
@@ -42,10 +43,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     telemetry.instrument(app)  # first: its span opens before any other hook answers
     # OPTIONS is answered 405 with Allow, as on every stage, not with Flask's own 200.
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
+    database = Database(url)
+    trace_queries(database)  # TRACE_SQL=1: a span per statement
     app.extensions["threefold"] = Wiring(
-        settings=settings,
-        database=Database(url),
-        provider=SimulatedProvider(settings.provider),
+        settings=settings, database=database, provider=SimulatedProvider(settings.provider)
     )
     for module in (catalog, inventory, orders, payments, notifications, health):
         app.register_blueprint(module.bp)

@@ -69,6 +69,9 @@ def _one_trace(shop: ShopClient, order_id: str, processes: set[str]) -> list[Spa
         assert len(traces) == 1, f"{len(traces)} traces carry order {order_id}"
         seen = {span.service for span in traces[0]}
         assert processes <= seen, f"no spans yet from {sorted(processes - seen)}"
+        # A parent ends after its children, so it may be in a later batch of the file.
+        missing = [f"{s.service}: {s.name}" for s in orphans(traces[0])]
+        assert not missing, f"parents not written (yet) of {missing}"
         return traces[0]
 
     return eventually(complete, timeout=30, interval=0.2)
