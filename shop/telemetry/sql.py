@@ -2,11 +2,12 @@
 
     trace_queries(database)   # after setup(): one span per statement on its engines
 
-Off unless TRACE_SQL=1: a span per statement costs more than the statement itself on
-a product read (README "Observability", the monolith's measured ratios), and the saga
-step spans already show where an order's time goes. Turned on, the spans nest under
-the step that ran them, so the monolith's trace shows every query of its one
-transaction.
+Off unless TRACE_SQL=1 (and tracing is on): the saga step spans already show where
+an order's time goes, and each statement span adds to tracing's own cost (measured on
+the monolith: a product read costs about 2.0x the CPU of an untraced one with server
+spans, 2.15x with statement spans too; an order runs about fifteen statements).
+Turned on, a statement's span nests under the step that ran it, so the monolith's
+trace shows every query of its one transaction. Any stage can call it on its Database.
 """
 
 from __future__ import annotations
