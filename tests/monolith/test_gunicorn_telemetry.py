@@ -32,6 +32,19 @@ def test_each_master_gets_a_fresh_empty_folder_named_in_the_environment(tmp_path
         assert not folder.exists()
 
 
+def test_the_folders_of_killed_masters_are_removed_by_the_next(tmp_path) -> None:
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    orphan = tmp_path / f"{metrics_dir.PREFIX}{gone}-abc"
+    alive = tmp_path / f"{metrics_dir.PREFIX}{os.getpid()}-def"
+    for folder in (orphan, alive):
+        folder.mkdir()
+        (folder / "counter_1.db").write_bytes(b"")
+    fresh = metrics_dir.prepare({}, parent=tmp_path)
+    assert sorted(tmp_path.iterdir()) == sorted([alive, fresh])
+    assert metrics_dir.remove(fresh, os.getpid())
+
+
 def test_a_worker_leaving_keeps_the_folder(tmp_path) -> None:
     # A forked worker inherits the master's exit handler: it must not delete the folder.
     assert not metrics_dir.remove(tmp_path, os.getpid() + 1)
