@@ -29,12 +29,9 @@ SAGA = [
 @pytest.fixture(scope="module")
 def spans() -> InMemorySpanExporter:
     """The spans this test process records (its provider is set once per process)."""
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        trace.set_tracer_provider(TracerProvider())  # as setup() does where spans have a place
     provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        from shop.telemetry.tracing import configure_tracing
-
-        configure_tracing("monolith", TelemetrySettings(tracing=True, traces_dir=None))
-        provider = trace.get_tracer_provider()
     assert isinstance(provider, TracerProvider)
     exporter = InMemorySpanExporter()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
