@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
-from monolith import storefront
+from monolith import storefront, telemetry
 from monolith.blueprints import catalog, health, inventory, notifications, orders, payments
 from monolith.flask_web import check_request_head, problem_response
 from monolith.wiring import Wiring
@@ -19,6 +19,8 @@ from shop.domain.payments import SimulatedProvider
 from shop.persistence.database import Database, database_url
 from shop.problems import Problem
 from shop.settings import ShopSettings
+from shop.telemetry import setup
+from shop.telemetry.sql import trace_queries
 from shop.web.allowed_methods import allow_header
 
 log = logging.getLogger("monolith")
@@ -34,13 +36,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         None, default="monolith", production=settings.production
     )
 
+    # Once per process: gunicorn forks its workers before any imports the app, so each
+    # worker makes its own tracer provider and span file (a second call keeps the first).
+    setup("monolith", os.environ.get("LOG_LEVEL", "info").upper())  # as gunicorn_conf
     app = Flask(__name__)
+    telemetry.instrument(app)  # first: its span opens before any other hook answers
     # OPTIONS is answered 405 with Allow, as on every stage, not with Flask's own 200.
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
+    database = Database(url)
+    trace_queries(database)  # TRACE_SQL=1: a span per statement
     app.extensions["threefold"] = Wiring(
-        settings=settings,
-        database=Database(url),
-        provider=SimulatedProvider(settings.provider),
+        settings=settings, database=database, provider=SimulatedProvider(settings.provider)
     )
     for module in (catalog, inventory, orders, payments, notifications, health):
         app.register_blueprint(module.bp)

@@ -3,10 +3,20 @@
 import os
 from collections.abc import Mapping
 
-from shop.persistence.database import PoolSettings, database_url
-from shop.settings import ShopSettings
-from shop.startup_errors import check_settings, readable_errors
-from shop.web.request_head import HEADER_FIELD_LIMIT, MAX_HEADER_FIELDS, REQUEST_LINE_LIMIT
+from monolith import metrics_dir
+
+# First, before anything imports prometheus_client: the workers' shared metrics folder.
+metrics_dir.prepare()
+
+# Imported after it (E402) on purpose: any of them may one day import prometheus_client.
+from shop.persistence.database import PoolSettings, database_url  # noqa: E402
+from shop.settings import ShopSettings  # noqa: E402
+from shop.startup_errors import check_settings, readable_errors  # noqa: E402
+from shop.web.request_head import (  # noqa: E402
+    HEADER_FIELD_LIMIT,
+    MAX_HEADER_FIELDS,
+    REQUEST_LINE_LIMIT,
+)
 
 LOCAL_BIND = "127.0.0.1:8000"
 # In a container: every interface, on the port every container of the shop listens on.
@@ -35,9 +45,16 @@ graceful_timeout = 10
 accesslog = "-" if os.environ.get("ACCESS_LOG", "0") == "1" else None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
+# gunicorn's own lines (master and workers) as JSON, like every other line of the shop.
+logger_class = "monolith.gunicorn_logging.ShopLogger"
 # The request head limits every stage enforces (shop/web/request_head.py, README "Edges").
 limit_request_line = REQUEST_LINE_LIMIT
 limit_request_field_size = HEADER_FIELD_LIMIT
 limit_request_fields = MAX_HEADER_FIELDS
 # One shared control socket path would clash when several stages run side by side.
 control_socket_disable = True
+
+
+def child_exit(server, worker) -> None:
+    """A worker exited: its live-only gauges leave the shared metrics (metrics_dir.py)."""
+    metrics_dir.mark_dead(worker.pid)

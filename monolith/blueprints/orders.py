@@ -8,6 +8,7 @@ from monolith.flask_web import admin_only, body, json_response, query
 from monolith.order_saga import place_order
 from monolith.wiring import wiring
 from shop.schemas import EmailQuery, OrderIn, OrderList, OrderOut
+from shop.telemetry.tracing import mark_order
 from shop.usecases import idempotency, orders
 
 bp = Blueprint("orders", __name__, url_prefix="/api/orders")
@@ -21,6 +22,7 @@ def create_order():
     order = idempotency.place_once(
         shop.database, request_key, partial(place_order, shop, order_in, request_key)
     )
+    mark_order(order.id)  # the request's server span: an answer that names an order
     return json_response(OrderOut.of(order), 202, {"Location": f"/api/orders/{order.id}"})
 
 

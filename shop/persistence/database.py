@@ -198,6 +198,13 @@ class Database:
     def engine(self) -> Engine:
         return self._write_engine
 
+    @property
+    def engines(self) -> tuple[Engine, ...]:
+        """Every engine of this database, once each (SQLite keeps a reader and a writer)."""
+        if self._read_engine is self._write_engine:
+            return (self._write_engine,)
+        return (self._read_engine, self._write_engine)
+
     def reading(self) -> AbstractContextManager[Connection]:
         return _transaction(self._read_engine)
 

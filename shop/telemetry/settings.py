@@ -27,6 +27,8 @@ class TelemetrySettings(BaseSettings):
     # (OTLP over HTTP; the exporter reads the OTEL_EXPORTER_OTLP_* settings itself).
     otel_exporter_otlp_endpoint: str | None = None
     otel_exporter_otlp_traces_endpoint: str | None = None
+    # TRACE_SQL=1: a client span per SQL statement (shop/telemetry/sql.py), off by default.
+    trace_sql: bool = False
     # json: one JSON object per line (the default everywhere); text: for reading by eye.
     log_format: Literal["json", "text"] = "json"
 

@@ -19,7 +19,14 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from shop.domain.payments import DECLINE_TOKEN
-from shop.telemetry.trace_files import Span, order_traces, orphans, read_spans, roots
+from shop.telemetry.trace_files import (
+    Span,
+    by_trace,
+    order_traces,
+    orphans,
+    read_spans,
+    roots,
+)
 from tests.support.client import ShopClient, new_email
 from tests.support.waiting import eventually
 
@@ -33,6 +40,7 @@ ORDER_PROCESSES = {
     },
 }  # fmt: skip
 EDGE = {"monolith": "monolith", "microservices": "gateway", "functions": "gateway"}
+READ_ORDER = "GET /api/orders/{order_id}"  # the root span of a request reading one order
 # Which process counts what, per stage: (process, metric sample name, labels) -> expected
 # change after one confirmed and one declined order.
 ORDERS_PROCESS = {"monolith": "monolith", "microservices": "orders", "functions": "finalize-order"}
@@ -61,6 +69,9 @@ def _one_trace(shop: ShopClient, order_id: str, processes: set[str]) -> list[Spa
         assert len(traces) == 1, f"{len(traces)} traces carry order {order_id}"
         seen = {span.service for span in traces[0]}
         assert processes <= seen, f"no spans yet from {sorted(processes - seen)}"
+        # A parent ends after its children, so it may be in a later batch of the file.
+        missing = [f"{s.service}: {s.name}" for s in orphans(traces[0])]
+        assert not missing, f"parents not written (yet) of {missing}"
         return traces[0]
 
     return eventually(complete, timeout=30, interval=0.2)
@@ -163,4 +174,14 @@ def test_log_lines_are_json_and_an_orders_lines_share_its_trace_id(shop: ShopCli
         return about
 
     about = eventually(lines_of_order, timeout=20, interval=0.2)
-    assert {entry.get("trace_id") for _, entry in about} == {trace_id}, about
+    assert all(entry.get("trace_id") for _, entry in about), about
+    assert trace_id in {entry["trace_id"] for _, entry in about}, about
+
+    # Any other trace is that of a later request that read the order (its access line names
+    # it, as ACCESS_LOG=1 asks), never a second trace of the order's own work.
+    def only_reads_besides() -> None:
+        traces = by_trace(read_spans(shop.traces_dir))
+        for other in {entry["trace_id"] for _, entry in about} - {trace_id}:
+            assert [r.name for r in roots(traces.get(other, []))] == [READ_ORDER], other
+
+    eventually(only_reads_besides, timeout=20, interval=0.2)

@@ -22,7 +22,7 @@ def test_database_url_is_the_monolith_database_under_the_launcher(tmp_path):
     with fresh_databases("readme") as urls:
         cli = subprocess.Popen(
             [sys.executable, "-m", "stages", "run", "monolith", "--port", str(port)],
-            cwd=tmp_path,  # a data/ folder would be made here if DATABASE_URL were ignored
+            cwd=tmp_path,  # a SQLite file would be made here if DATABASE_URL were ignored
             env=os.environ | {"DATABASE_URL": urls["readme"], "PYTHONPATH": str(ROOT)},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -42,7 +42,8 @@ def test_database_url_is_the_monolith_database_under_the_launcher(tmp_path):
             with psycopg.connect(urls["readme"]) as db:
                 (count,) = db.execute("SELECT count(*) FROM catalog_products").fetchone()
             assert count == 60  # seeded into PostgreSQL
-            assert not (tmp_path / "data").exists()
+            # data/monolith/traces/ holds the spans (TRACES_DIR), never a database.
+            assert not list(tmp_path.glob("data/**/*.sqlite*"))
         finally:
             cli.send_signal(signal.SIGTERM)
             rest, _ = cli.communicate(timeout=30)  # reads the pipe to its end and closes it
