@@ -4,19 +4,10 @@ import os
 from collections.abc import Mapping
 
 from monolith import metrics_dir
-
-# First, before anything imports prometheus_client: the workers' shared metrics folder.
-metrics_dir.prepare()
-
-# Imported after it (E402) on purpose: any of them may one day import prometheus_client.
-from shop.persistence.database import PoolSettings, database_url  # noqa: E402
-from shop.settings import ShopSettings  # noqa: E402
-from shop.startup_errors import check_settings, readable_errors  # noqa: E402
-from shop.web.request_head import (  # noqa: E402
-    HEADER_FIELD_LIMIT,
-    MAX_HEADER_FIELDS,
-    REQUEST_LINE_LIMIT,
-)
+from shop.persistence.database import PoolSettings, database_url
+from shop.settings import ShopSettings
+from shop.startup_errors import check_settings, readable_errors
+from shop.web.request_head import HEADER_FIELD_LIMIT, MAX_HEADER_FIELDS, REQUEST_LINE_LIMIT
 
 LOCAL_BIND = "127.0.0.1:8000"
 # In a container: every interface, on the port every container of the shop listens on.
@@ -53,6 +44,13 @@ limit_request_field_size = HEADER_FIELD_LIMIT
 limit_request_fields = MAX_HEADER_FIELDS
 # One shared control socket path would clash when several stages run side by side.
 control_socket_disable = True
+
+
+def on_starting(server) -> None:
+    """In the master, before any worker is forked (and imports prometheus_client): the
+    workers' shared metrics folder. A hook, not import time: importing this module (a
+    test reading bind_address) must not change the importer's environment."""
+    metrics_dir.prepare()
 
 
 def child_exit(server, worker) -> None:

@@ -63,9 +63,14 @@ def _python(code: str, **env: str) -> str:
     return done.stdout
 
 
-def test_the_config_sets_the_folder_before_prometheus_client_is_imported_and_removes_it() -> None:
+def test_the_masters_start_sets_the_folder_before_prometheus_client_is_imported() -> None:
+    """Importing the config changes nothing (a test may import it); gunicorn's on_starting
+    hook, in the master before any fork, makes the folder; the master's exit removes it."""
     code = (
-        "import monolith.gunicorn_conf, os\n"
+        "import monolith.gunicorn_conf as conf, os, sys\n"
+        "assert 'PROMETHEUS_MULTIPROC_DIR' not in os.environ\n"
+        "assert 'prometheus_client' not in sys.modules\n"
+        "conf.on_starting(None)\n"
         "from prometheus_client import values\n"
         "print(os.environ['PROMETHEUS_MULTIPROC_DIR'])\n"
         "print(os.path.isdir(os.environ['PROMETHEUS_MULTIPROC_DIR']))\n"
