@@ -40,6 +40,7 @@ from cloudevents.core.v1.event import CloudEvent
 from functions.broker.delivery import Policy, retryable
 from functions.runtime.saga_events import publish
 from stages.launcher import ROOT, FileSink, Launcher, LaunchError, ProcessSpec, free_port
+from tests.functions.log_reading import messages
 from tests.support.waiting import eventually
 
 T = TypeVar("T")
@@ -98,8 +99,8 @@ class Stage:
         return self.broker.get("/stats").json()
 
     def log_lines(self, *words: str) -> list[str]:
-        lines = self.log.read_text().splitlines()
-        return [line for line in lines if all(word in line for word in words)]
+        """The messages of the log's lines that hold every one of `words`."""
+        return [line for line in messages(self.log) if all(word in line for word in words)]
 
     def routed(self, event_id: str) -> list[str]:
         """The triggers the broker gave `event_id` a delivery for, as its ingress logged
@@ -841,7 +842,7 @@ def test_a_graceful_stop_lets_in_flight_deliveries_finish(stage: Stage, tmp_path
         eventually(lambda: _exited(launcher), timeout=30)
         launcher.kill("broker", signal.SIGTERM)  # gone already: this only reaps its output
 
-    text = log.read_text()
+    text = "\n".join(messages(log))
     assert f"id={event.get_id()} trigger=lingering" in text
     assert [r["status"] for r in stage.received(held, event.get_id())] == [204]
     delivered = [
@@ -854,7 +855,7 @@ def test_a_graceful_stop_lets_in_flight_deliveries_finish(stage: Stage, tmp_path
 
 
 def _lines(log: Path, text: str) -> list[str]:
-    return [line for line in log.read_text().splitlines() if text in line]
+    return [line for line in messages(log) if text in line]
 
 
 def _exited(launcher: Launcher) -> None:
