@@ -83,6 +83,7 @@ class Stage:
     log: Path
     dead_letter_file: Path
     started: float  # time.time() before the broker was started
+    traces_dir: Path  # the broker's spans (OTLP JSON lines)
 
     def received(self, path: str, event_id: str | None = None) -> list[dict[str, Any]]:
         records = self.fake.get("/received", params={"path": path}).json()
@@ -141,6 +142,8 @@ def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
         "PING_INTERVAL": str(PING_INTERVAL),
         "DEAD_LETTER_FILE": str(tmp / "dead-letters.jsonl"),
         "BROKER_SHUTDOWN_GRACE": "2",
+        "TRACES_DIR": str(tmp / "traces"),
+        "OTEL_BSP_SCHEDULE_DELAY": "100",  # milliseconds: spans reach the file soon
     }
     fake_argv = [sys.executable, "tests/functions/fake_subscriber.py", "--port", str(fake_port)]
     specs = [ProcessSpec("fake", fake_argv, fake_port), broker_spec(broker_port, env)]
@@ -151,7 +154,9 @@ def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
         httpx.Client(base_url=f"http://127.0.0.1:{broker_port}", timeout=10) as broker,
         httpx.Client(base_url=fake, timeout=10) as fake_client,
     ):
-        yield Stage(broker, fake_client, fake, log, tmp / "dead-letters.jsonl", started)
+        yield Stage(
+            broker, fake_client, fake, log, tmp / "dead-letters.jsonl", started, tmp / "traces"
+        )
 
 
 def own_broker_env(stage: Stage, **settings: str) -> dict[str, str]:
