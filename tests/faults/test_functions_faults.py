@@ -87,7 +87,14 @@ def own_order(sku: str, quantity: int, token: str = "tok_visa") -> Order:
 
 
 def event_view(event) -> tuple[dict[str, Any], Any]:
-    return event.get_attributes(), saga_events.data_of(event)
+    """The event's attributes and data, but its trace context: a reply answered again
+    carries the trace of the delivery it answers."""
+    attributes = {
+        name: value
+        for name, value in event.get_attributes().items()
+        if name not in saga_events.TRACE_EXTENSIONS
+    }
+    return attributes, saga_events.data_of(event)
 
 
 def sold(stage: FunctionsStage, sku: str, start: int, quantity: int) -> None:
