@@ -34,7 +34,6 @@ from shop import telemetry
 from shop.persistence.database import PoolSettings
 from shop.startup_errors import check_settings, readable_errors
 from shop.telemetry.asgi import instrument
-from shop.telemetry.routes import public_route
 from shop.web.request_head import MAX_HEAD_BYTES
 
 
@@ -66,6 +65,10 @@ def _instrumented(app: object, function: object, events: bool) -> object:
     if events:
         traced = getattr(function, "traces_deliveries", True)
         return instrument(app, route_of=lambda _scope: "/", names_spans=False, traced=traced)
+    # Only here: the public API's templates come from its OpenAPI document, whose import
+    # an event function's cold start need not pay.
+    from shop.telemetry.routes import public_route
+
     own = getattr(function, "route_template", None)
 
     def route_of(scope: dict) -> str | None:
