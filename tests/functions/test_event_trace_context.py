@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import Span
 
 from functions.commit_stock.func import new as commit_stock
 from functions.runtime import saga_events
@@ -22,22 +19,14 @@ from shop.persistence.database import Database
 from shop.persistence.migrate import upgrade
 from shop.telemetry import tracing
 from shop.usecases import inventory
+from tests.functions.local_tracing import record_spans, traceparent
 from tests.functions.test_outcome_events import SKU, _order
 
 
 @pytest.fixture
 def spans(monkeypatch) -> InMemorySpanExporter:
     """Spans of a provider of the test's own, which the functions' order spans use too."""
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    monkeypatch.setattr(tracing, "tracer", lambda: provider.get_tracer("test"))
-    return exporter
-
-
-def _traceparent(span: Span) -> str:
-    context = span.get_span_context()
-    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
+    return record_spans(monkeypatch)
 
 
 def _placed():
@@ -49,13 +38,13 @@ def _placed():
 def test_an_event_carries_the_traceparent_of_the_span_it_was_made_in(spans):
     with tracing.tracer().start_as_current_span("place order") as span:
         event = _placed()
-    assert event.get_extension("traceparent") == _traceparent(span)
+    assert event.get_extension("traceparent") == traceparent(span)
 
     sent: list[httpx.Request] = []
     transport = httpx.MockTransport(lambda request: sent.append(request) or httpx.Response(202))
     with httpx.Client(transport=transport) as client:
         saga_events.publish(client, "http://broker/", event)
-    assert sent[0].headers["ce-traceparent"] == _traceparent(span)
+    assert sent[0].headers["ce-traceparent"] == traceparent(span)
 
 
 def test_an_event_made_outside_a_span_carries_no_trace_context():
@@ -93,7 +82,7 @@ def test_a_reply_carries_its_steps_span_and_an_answer_from_the_inbox_the_current
     [committing] = [s for s in spans.get_finished_spans() if s.name == "commit stock"]
     assert committing.attributes[tracing.ORDER_ID] == order.id
     assert committing.parent.span_id == first.get_span_context().span_id
-    assert reply.get_extension("traceparent") == _traceparent(committing)
+    assert reply.get_extension("traceparent") == traceparent(committing)
     assert replayed.get_id() == reply.get_id()
-    assert replayed.get_extension("traceparent") == _traceparent(again)
+    assert replayed.get_extension("traceparent") == traceparent(again)
     assert [s.name for s in spans.get_finished_spans()].count("commit stock") == 1
