@@ -173,8 +173,15 @@ class EventBroker:
             return self._accept(event, broker, origin, matching, received)
 
     def _accept(
-        self, event: BaseCloudEvent, broker: Broker, origin: str, matching: list[Route], received
+        self,
+        event: BaseCloudEvent,
+        broker: Broker,
+        origin: str,
+        matching: list[Route],
+        received: float,
     ) -> int:
+        """Refuse the event if a subscriber is full, else spawn its deliveries (in the
+        receive span, their parent)."""
         for route in matching:
             if self.load.full(route.load_key):
                 self.stats.add("refused", route.name)

@@ -16,9 +16,10 @@ re-drive publishes the outcome again for an order that still owes one.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from functools import partial
+from typing import Any
 
 from cloudevents.core.base import BaseCloudEvent
 from opentelemetry import trace
@@ -49,7 +50,7 @@ class FinalizeOrder(EventFunction):
         *ACKNOWLEDGED_STEP,
     )
 
-    def step_span(self, event: BaseCloudEvent):
+    def step_span(self, event: BaseCloudEvent) -> AbstractContextManager[Any]:
         """The outcome's span, named once the order's status is known ("confirm order",
         "reject order"); an acknowledgement is the delivery's server span alone."""
         if event.get_type() in ACKNOWLEDGED_STEP:

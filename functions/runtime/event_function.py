@@ -25,9 +25,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from cloudevents.core.base import BaseCloudEvent
 from opentelemetry import trace
@@ -158,7 +159,7 @@ class EventFunction:
         )
         return reply
 
-    def step_span(self, event: BaseCloudEvent):
+    def step_span(self, event: BaseCloudEvent) -> AbstractContextManager[Any]:
         """The saga step's span for `event` (its order the event's subject), if any."""
         subject = event.get_subject()
         if not self.step or not subject:

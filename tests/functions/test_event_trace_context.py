@@ -11,6 +11,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client import REGISTRY
 
 from functions.commit_stock.func import new as commit_stock
 from functions.runtime import saga_events
@@ -21,6 +22,8 @@ from shop.telemetry import tracing
 from shop.usecases import inventory
 from tests.functions.local_tracing import record_spans, traceparent
 from tests.functions.test_outcome_events import SKU, _order
+
+COMMITTED = "shop_stock_reservations_total"
 
 
 @pytest.fixture
@@ -53,7 +56,7 @@ def test_an_event_made_outside_a_span_carries_no_trace_context():
     assert event.get_extension("tracestate") is None
 
 
-def test_a_reply_carries_its_steps_span_and_an_answer_from_the_inbox_the_current_one(
+def test_a_reply_carries_its_steps_span_a_replay_the_current_one_and_counts_once(
     tmp_path, monkeypatch, spans
 ):
     url = f"sqlite:///{tmp_path / 'inventory.sqlite'}"
@@ -69,6 +72,7 @@ def test_a_reply_carries_its_steps_span_and_an_answer_from_the_inbox_the_current
         database.dispose()
     event = outcome_event(order, "test")
     monkeypatch.setenv("INVENTORY_DATABASE_URL", url)
+    committed = REGISTRY.get_sample_value(COMMITTED, {"result": "committed"}) or 0
     step = commit_stock()
     step.start()
     try:
@@ -86,3 +90,5 @@ def test_a_reply_carries_its_steps_span_and_an_answer_from_the_inbox_the_current
     assert replayed.get_id() == reply.get_id()
     assert replayed.get_extension("traceparent") == traceparent(again)
     assert [s.name for s in spans.get_finished_spans()].count("commit stock") == 1
+    # Counted once, after the commit: the replay changed nothing.
+    assert REGISTRY.get_sample_value(COMMITTED, {"result": "committed"}) == committed + 1
