@@ -9,6 +9,8 @@
     GET  /stats                 counts and delivery lag; DELETE resets them
     GET  /triggers              the wiring the manifests came to, URLs resolved
     GET  /healthz, /readyz      alive; ready once every subscriber has a URL
+    GET  /metrics               Prometheus: events, deliveries, retries, dead letters, queue
+                                depth, delivery lag (metrics.py), and the HTTP requests
 
 The ingress answers 202 as soon as the event is parsed: delivery runs after,
 as it does behind Knative's ingress. When a subscriber the event goes to already
@@ -23,6 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -35,10 +38,11 @@ from functions.broker.broker import EventBroker
 from functions.broker.capacity import OverCapacity
 from functions.broker.manifests import load_manifests
 from functions.broker.settings import BrokerSettings
+from shop import telemetry
 from shop.instance import this_instance
 from shop.problems import Problem
+from shop.telemetry.asgi import instrument
 from shop.web.asgi import problem_response, read_body
-from shop.web.request_id import configure_logging
 
 log = logging.getLogger("broker")
 _HTTP_PROBLEMS = {404: "not-found", 405: "method-not-allowed"}
@@ -114,9 +118,22 @@ async def _problem(request: Request, error: Exception) -> Response:
     return problem_response(error, request.url.path, headers)
 
 
-def create_app(settings: BrokerSettings | None = None) -> Starlette:
+def _route_of(routes: list[Route]):
+    """The template of the route that takes a path (Starlette keeps it nowhere in the scope)."""
+
+    def route_of(scope: dict) -> str | None:
+        for route in routes:
+            if route.path_regex.fullmatch(scope["path"]):
+                return route.path
+        return None
+
+    return route_of
+
+
+def create_app(settings: BrokerSettings | None = None) -> Any:
+    """The broker's app, wrapped in telemetry (server spans, /metrics): an ASGI app."""
     settings = settings or BrokerSettings()
-    configure_logging("broker", settings.log_level)
+    telemetry.setup("broker", settings.log_level)
     manifests = load_manifests(settings.manifest_paths(), settings.broker_namespace)
     broker = EventBroker(manifests, settings)
     log.info(
@@ -134,18 +151,19 @@ def create_app(settings: BrokerSettings | None = None) -> Starlette:
         yield
         await broker.stop()
 
+    routes = [
+        Route("/", ingress, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/dead-letters", dead_letters, methods=["GET", "DELETE"]),
+        Route("/stats", stats, methods=["GET", "DELETE"]),
+        Route("/triggers", triggers, methods=["GET"]),
+        Route("/{namespace}/{broker}", ingress, methods=["POST"]),
+    ]
     app = Starlette(
-        routes=[
-            Route("/", ingress, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-            Route("/dead-letters", dead_letters, methods=["GET", "DELETE"]),
-            Route("/stats", stats, methods=["GET", "DELETE"]),
-            Route("/triggers", triggers, methods=["GET"]),
-            Route("/{namespace}/{broker}", ingress, methods=["POST"]),
-        ],
+        routes=routes,
         exception_handlers={Problem: _problem, HTTPException: _problem},
         lifespan=lifespan,
     )
     app.state.broker = broker
-    return app
+    return instrument(app, route_of=_route_of(routes))

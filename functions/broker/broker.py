@@ -8,6 +8,8 @@ graceful stop):
     delivery.py      one delivery: attempts, backoff, what counts as done
     dead_letters.py  what becomes of a delivery that failed for good
     stats.py         the counts and the delivery lag (GET /stats)
+    metrics.py       the same for Prometheus (GET /metrics), and the queue depth
+    tracing.py       the spans of an event, children of the trace context it carries
     ping.py          the PingSources, emulated on a fixed interval
 
 Each matching trigger gets its own delivery, running on its own (fan-out), so
@@ -28,8 +30,10 @@ from typing import Any
 
 import httpx
 from cloudevents.core.base import BaseCloudEvent
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind
 
-from functions.broker import wire_format
+from functions.broker import metrics, tracing, wire_format
 from functions.broker.capacity import OverCapacity, SubscriberLoad
 from functions.broker.dead_letters import DeadLetters
 from functions.broker.delivery import DEFAULT_TIMEOUT, Attempt, Sender
@@ -159,6 +163,25 @@ class EventBroker:
         arrival = wire_format.attribute_text(datetime.now(UTC))
         event = wire_format.with_extensions(event, {"knativearrivaltime": arrival})
         matching = self.routing.matching(event, broker)
+        with tracing.start_span(
+            f"receive {event.get_type()}",
+            tracing.event_context(event),  # a reply's: the span of the step that made it
+            SpanKind.CONSUMER,
+            **tracing.event_attributes(event),
+            **{"messaging.operation.type": "receive", "messaging.destination.name": broker.name},
+        ):
+            return self._accept(event, broker, origin, matching, received)
+
+    def _accept(
+        self,
+        event: BaseCloudEvent,
+        broker: Broker,
+        origin: str,
+        matching: list[Route],
+        received: float,
+    ) -> int:
+        """Refuse the event if a subscriber is full, else spawn its deliveries (in the
+        receive span, their parent)."""
         for route in matching:
             if self.load.full(route.load_key):
                 self.stats.add("refused", route.name)
@@ -173,6 +196,7 @@ class EventBroker:
                 )
                 raise OverCapacity(route.load_key, self.load.capacity)
         self.stats.add("ingested")
+        metrics.EVENTS_INGESTED.labels(event.get_type()).inc()
         log.info(
             "ingested type=%s subject=%s id=%s source=%s broker=%s from=%s triggers=%s",
             event.get_type(),
@@ -183,10 +207,12 @@ class EventBroker:
             origin,
             ",".join(r.name for r in matching) or "-",
         )
+        parent = tracing.here()  # the receive span: every delivery's attempts go under it
         for route in matching:
             what = f"delivery of {event.get_type()} {event.get_id()} to trigger {route.name}"
             self.load.take(route.load_key)
-            self.spawn(self._deliver(route, broker, event, received), what)
+            metrics.QUEUE_DEPTH.inc()
+            self.spawn(self._deliver(route, broker, event, received, parent), what)
         return len(matching)
 
     def _accept_reply(self, reply: BaseCloudEvent, broker: Broker, route: Route) -> bool:
@@ -197,19 +223,21 @@ class EventBroker:
         return True
 
     async def _deliver(
-        self, route: Route, broker: Broker, event: BaseCloudEvent, received: float
+        self, route: Route, broker: Broker, event: BaseCloudEvent, received: float, parent: Context
     ) -> None:
         try:
-            await self._deliver_once(route, broker, event, received)
+            await self._deliver_once(route, broker, event, received, parent)
         finally:
             self.load.release(route.load_key)
+            metrics.QUEUE_DEPTH.dec()
 
     async def _deliver_once(
-        self, route: Route, broker: Broker, event: BaseCloudEvent, received: float
+        self, route: Route, broker: Broker, event: BaseCloudEvent, received: float, parent: Context
     ) -> None:
         if route.url is None:
             text = f"subscriber {route.trigger.subscriber.describe()} has no URL"
-            await self._dead_letter(route, event, Attempt(0, 0, False, "unresolved", text), 0)
+            last = Attempt(0, 0, False, "unresolved", text)
+            await self._dead_letter(route, event, last, 0, parent)
             return
         assert self._sender is not None
         result = await self._sender.deliver(
@@ -218,22 +246,30 @@ class EventBroker:
             route.policy,
             f"trigger={route.name}",
             accept_reply=lambda reply: self._accept_reply(reply, broker, route),
+            parent=parent,
+            trigger=route.name,
         )
         self.stats.add("attempts", route.name, result.attempts)
         self.stats.add("retried", route.name, result.attempts - 1)
+        metrics.RETRIES.labels(route.name).inc(result.attempts - 1)
         if not result.delivered:
-            await self._dead_letter(route, event, result.last, result.attempts)
+            await self._dead_letter(route, event, result.last, result.attempts, parent)
             return
         self.stats.add("delivered", route.name)
-        self.stats.lags_ms.append((result.last.finished - received) * 1000)
+        metrics.DELIVERIES.labels(route.name, "delivered").inc()
+        lag = result.last.finished - received
+        self.stats.lags_ms.append(lag * 1000)
+        metrics.DELIVERY_LAG.labels(route.name).observe(lag)
         if result.reply is not None:  # already ingested by _accept_reply
             self.stats.add("replies", route.name)
 
     async def _dead_letter(
-        self, route: Route, event: BaseCloudEvent, last: Attempt, attempts: int
+        self, route: Route, event: BaseCloudEvent, last: Attempt, attempts: int, parent: Context
     ) -> None:
         self.stats.add("dead_lettered", route.name)
-        await self.dead_letters.take(route, event, last, attempts, self._sender)
+        metrics.DELIVERIES.labels(route.name, "dead_lettered").inc()
+        metrics.DEAD_LETTERS.labels(route.name).inc()
+        await self.dead_letters.take(route, event, last, attempts, self._sender, parent)
 
     # -- views ----------------------------------------------------------------------------
 

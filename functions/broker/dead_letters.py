@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from cloudevents.core.base import BaseCloudEvent
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from functions.broker import wire_format
+from functions.broker import tracing, wire_format
 from functions.broker.delivery import Attempt, Sender, error_extensions
 from functions.broker.routing import Route
 
@@ -52,9 +54,35 @@ class DeadLetters:
         last: Attempt,
         attempts: int,
         sender: Sender | None,
+        parent: Context | None = None,
     ) -> None:
         """Keep `event`, which `route` could not deliver, log it, and forward it to the
-        trigger's deadLetterSink when it has a URL (`sender` None: the store only)."""
+        trigger's deadLetterSink when it has a URL (`sender` None: the store only).
+        With `parent` (the event's trace), the dead letter is a span ("dead letter
+        <type>", an error) and the delivery to the sink its child."""
+        if parent is None:
+            await self._take(route, event, last, attempts, sender, None)
+            return
+        attributes = tracing.event_attributes(event) | {
+            tracing.TRIGGER: route.name,
+            "broker.attempts": attempts,
+            "broker.dead_letter_sink": route.dead_letter_url or "store",
+        }
+        with tracing.start_span(
+            f"dead letter {event.get_type()}", parent, SpanKind.INTERNAL, **attributes
+        ) as span:
+            span.set_status(Status(StatusCode.ERROR, last.error or last.outcome))
+            await self._take(route, event, last, attempts, sender, tracing.here())
+
+    async def _take(
+        self,
+        route: Route,
+        event: BaseCloudEvent,
+        last: Attempt,
+        attempts: int,
+        sender: Sender | None,
+        parent: Context | None,
+    ) -> None:
         destination = route.url or route.trigger.subscriber.describe()
         dead = wire_format.with_extensions(event, error_extensions(destination, last))
         self.add(
@@ -85,7 +113,9 @@ class DeadLetters:
         )
         if route.dead_letter_url and sender is not None:
             label = f"trigger={route.name} dead-letter-sink"
-            result = await sender.deliver(dead, route.dead_letter_url, route.policy, label)
+            result = await sender.deliver(
+                dead, route.dead_letter_url, route.policy, label, parent=parent, trigger=route.name
+            )
             if not result.delivered:
                 log.error(
                     "dead-letter sink %s refused id=%s: it stays in /dead-letters only",

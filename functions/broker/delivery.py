@@ -18,6 +18,11 @@ the cluster:
 - Two things Knative's dispatcher does not do, added here: each wait is
   stretched by a random share of up to `jitter` (so events that failed together
   do not all come back at the same instant), and no wait exceeds `cap` seconds.
+
+Given the event's trace context (`parent`, functions/broker/tracing.py), each
+attempt is a client span ("send <type>": trigger, subscriber, attempt number,
+status; a failed attempt is an error) whose `traceparent` goes with the POST,
+and each wait before a retry is a span ("retry wait") too.
 """
 
 from __future__ import annotations
@@ -28,13 +33,16 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import httpx
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.bindings.http import HTTPMessage
+from opentelemetry.context import Context
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from functions.broker import wire_format
+from functions.broker import tracing, wire_format
 
 log = logging.getLogger("broker")
 
@@ -182,38 +190,89 @@ class Sender:
         policy: Policy,
         label: str,
         accept_reply: Callable[[BaseCloudEvent], bool] | None = None,
+        parent: Context | None = None,
+        trigger: str = "",
     ) -> Result:
         """Attempt until delivered, retries are exhausted or a failure is not retryable,
         logging every attempt. A reply that `accept_reply` refuses (the broker has no
-        room for it) fails the attempt, as Knative's does when its ingress refuses it."""
+        room for it) fails the attempt, as Knative's does when its ingress refuses it.
+        With `parent`, every attempt and wait is a span under it (see the module)."""
         message = wire_format.to_binary_message(event)
         total = policy.retry + 1
         attempt: Attempt | None = None
         for number in range(1, total + 1):
             if number > 1:
-                await self.sleep(policy.backoff(number - 2))
-            attempt = await self.attempt(url, message, policy.timeout, number)
-            reply = attempt.reply if attempt.ok else None
-            if reply is not None and accept_reply is not None and not accept_reply(reply):
-                text = f"reply {reply.get_type()} refused: the broker is over capacity"
-                attempt.ok, attempt.code, attempt.error = False, REPLY_REFUSED_CODE, text
-                attempt.outcome = f"{attempt.outcome} refused"
-            log.info(
-                "delivery type=%s subject=%s id=%s %s subscriber=%s attempt=%d/%d "
-                "outcome=%s ms=%.1f",
-                event.get_type(),
-                event.get_subject() or "-",
-                event.get_id(),
-                label,
-                url,
-                number,
-                total,
-                attempt.outcome,
-                attempt.millis,
-            )
+                await self._wait(policy.backoff(number - 2), parent, trigger, number)
+            with self._attempt_span(event, url, trigger, number, parent) as span:
+                headers = message.headers | tracing.traceparent_headers()
+                sent = HTTPMessage(headers=headers, body=message.body)
+                attempt = await self.attempt(url, sent, policy.timeout, number)
+                reply = attempt.reply if attempt.ok else None
+                if reply is not None and accept_reply is not None and not accept_reply(reply):
+                    text = f"reply {reply.get_type()} refused: the broker is over capacity"
+                    attempt.ok, attempt.code, attempt.error = False, REPLY_REFUSED_CODE, text
+                    attempt.outcome = f"{attempt.outcome} refused"
+                log.info(
+                    "delivery type=%s subject=%s id=%s %s subscriber=%s attempt=%d/%d "
+                    "outcome=%s ms=%.1f",
+                    event.get_type(),
+                    event.get_subject() or "-",
+                    event.get_id(),
+                    label,
+                    url,
+                    number,
+                    total,
+                    attempt.outcome,
+                    attempt.millis,
+                )
+                _record(span, attempt)
             if attempt.ok:
                 return Result(True, number, attempt)
             if not retryable(attempt.code):
                 return Result(False, number, attempt)
         assert attempt is not None
         return Result(False, total, attempt)
+
+    @staticmethod
+    def _attempt_span(
+        event: BaseCloudEvent, url: str, trigger: str, number: int, parent: Context | None
+    ) -> AbstractContextManager[Span | None]:
+        if parent is None:
+            return nullcontext()
+        attributes = tracing.event_attributes(event) | {
+            tracing.TRIGGER: trigger,
+            tracing.SUBSCRIBER: url,
+            tracing.ATTEMPT: number,
+            "messaging.operation.type": "send",
+        }
+        return tracing.tracer().start_as_current_span(
+            f"send {event.get_type()}",
+            context=parent,
+            kind=SpanKind.CLIENT,
+            attributes=attributes,
+            record_exception=False,
+            set_status_on_exception=True,
+        )
+
+    async def _wait(self, seconds: float, parent: Context | None, trigger: str, number: int):
+        """The backoff before attempt `number`: a span of its own when traced."""
+        if parent is None:
+            await self.sleep(seconds)
+            return
+        attributes = {tracing.TRIGGER: trigger, "broker.backoff_seconds": seconds}
+        attributes[tracing.ATTEMPT] = number
+        with tracing.tracer().start_as_current_span(
+            "retry wait", context=parent, attributes=attributes
+        ):
+            await self.sleep(seconds)
+
+
+def _record(span: Span | None, attempt: Attempt) -> None:
+    """An attempt's outcome on its span: the status, and an error when it failed."""
+    if span is None:
+        return
+    if attempt.code:
+        span.set_attribute(tracing.STATUS, attempt.code)
+    span.set_attribute("broker.outcome", attempt.outcome)
+    if not attempt.ok:
+        span.set_status(Status(StatusCode.ERROR, attempt.error or attempt.outcome))

@@ -21,6 +21,8 @@ from functions.runtime.event_function import EventFunction, RetryLater
 from functions.runtime.event_payloads import follow_up
 from shop.domain.payments import ChargeStatus, SimulatedProvider
 from shop.persistence.inbox_store import NOT_SEEN, InboxStore
+from shop.telemetry import metrics
+from shop.telemetry.tracing import order_span
 from shop.usecases import payments
 
 
@@ -28,6 +30,7 @@ class ChargePayment(EventFunction):
     name = "charge-payment"
     context = "payments"
     consumes = (saga_events.STOCK_RESERVED,)
+    step = "charge payment"
 
     def start(self, environ=None) -> None:
         super().start(environ)
@@ -35,16 +38,31 @@ class ChargePayment(EventFunction):
 
     def once(self, event: BaseCloudEvent) -> BaseCloudEvent:
         data = saga_events.data_of(event)
-        order_id, amount, currency = data["order_id"], data["amount_cents"], data["currency"]
+        order_id = data["order_id"]
         with self.database.writing() as session:
             seen = InboxStore(session, self.context).reply_to(self.name, event.get_id())
             if seen is not NOT_SEEN:
-                return saga_events.decode(seen)
+                return saga_events.retraced(saga_events.decode(seen))
+        with order_span(self.step, order_id):
+            reply = self._charge(event, data)
+        with self.database.writing() as session:
+            inbox = InboxStore(session, self.context)
+            if inbox.reply_to(self.name, event.get_id()) is NOT_SEEN:
+                inbox.record(self.name, event.get_id(), saga_events.encode(reply))
+        self.log.info("%s %s -> %s", event.get_type(), event.get_id(), reply.get_type())
+        return reply
+
+    def _charge(self, event: BaseCloudEvent, data: dict) -> BaseCloudEvent:
+        """Open the charge, ask the provider or settle what an earlier attempt left; the
+        reply. A decision is counted once its transaction has committed."""
+        order_id, amount, currency = data["order_id"], data["amount_cents"], data["currency"]
+        with self.database.writing() as session:
             charge, is_new = payments.open_charge(session, order_id, amount, currency)
         if is_new:
             decision = self.provider.decide(data["payment_token"], amount)
             with self.database.writing() as session:
                 charge = payments.record_decision(session, order_id, decision)
+            metrics.PAYMENTS.labels(str(charge.status)).inc()
         elif charge.status is ChargeStatus.PENDING and not self._stale(charge):
             raise RetryLater(f"the charge of {order_id} is under way")
         elif charge.status is ChargeStatus.PENDING:
@@ -53,14 +71,9 @@ class ChargePayment(EventFunction):
             )
             with self.database.writing() as session:
                 charge = payments.cancel(session, order_id, amount, currency)
+            metrics.PAYMENTS.labels(str(charge.status)).inc()
         type_ = saga_events.PAYMENT_SUCCEEDED if charge.captured else saga_events.PAYMENT_FAILED
-        reply = follow_up(type_, event, self.name, status=str(charge.status), reason=charge.reason)
-        with self.database.writing() as session:
-            inbox = InboxStore(session, self.context)
-            if inbox.reply_to(self.name, event.get_id()) is NOT_SEEN:
-                inbox.record(self.name, event.get_id(), saga_events.encode(reply))
-        self.log.info("%s %s -> %s", event.get_type(), event.get_id(), reply.get_type())
-        return reply
+        return follow_up(type_, event, self.name, status=str(charge.status), reason=charge.reason)
 
     def _stale(self, charge) -> bool:
         age = datetime.now(UTC) - charge.created_at

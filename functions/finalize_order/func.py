@@ -16,15 +16,21 @@ re-drive publishes the outcome again for an order that still owes one.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
+from functools import partial
+from typing import Any
 
 from cloudevents.core.base import BaseCloudEvent
+from opentelemetry import trace
 from sqlalchemy import Connection
 
 from functions.runtime import saga_events
-from functions.runtime.event_function import EventFunction
+from functions.runtime.event_function import EventFunction, after_commit
 from functions.runtime.event_payloads import outcome_event
-from shop.domain.orders import PaymentOutcome, RejectReason
+from shop.domain.orders import OrderStatus, PaymentOutcome, RejectReason
+from shop.telemetry import metrics
+from shop.telemetry.tracing import order_span
 from shop.usecases import followups, orders
 
 ACKNOWLEDGED_STEP = {
@@ -44,6 +50,13 @@ class FinalizeOrder(EventFunction):
         *ACKNOWLEDGED_STEP,
     )
 
+    def step_span(self, event: BaseCloudEvent) -> AbstractContextManager[Any]:
+        """The outcome's span, named once the order's status is known ("confirm order",
+        "reject order"); an acknowledgement is the delivery's server span alone."""
+        if event.get_type() in ACKNOWLEDGED_STEP:
+            return nullcontext()
+        return order_span("finalize order", event.get_subject() or "")
+
     def process(self, session: Connection, event: BaseCloudEvent) -> BaseCloudEvent | None:
         data = saga_events.data_of(event)
         step = ACKNOWLEDGED_STEP.get(event.get_type())
@@ -58,6 +71,9 @@ class FinalizeOrder(EventFunction):
                 order.settle(PaymentOutcome.of(data["status"]))
             orders.save(session, order)
             followups.expect(session, order, datetime.now(UTC))
+            after_commit(partial(metrics.order_finished, order))
+        confirmed = order.status == OrderStatus.CONFIRMED
+        trace.get_current_span().update_name("confirm order" if confirmed else "reject order")
         return outcome_event(order, self.name)
 
 

@@ -21,6 +21,8 @@ from shop.domain.orders import Order, price_order
 from shop.messages import ProductList
 from shop.problems import Problem
 from shop.schemas import OrderIn, OrderOut
+from shop.telemetry import metrics
+from shop.telemetry.tracing import ORDER_ID, traced_client, tracer
 from shop.usecases import idempotency, orders
 from shop.usecases.idempotency import RequestKey
 from shop.web.asgi import json_response
@@ -33,7 +35,8 @@ class PlaceOrder(HttpFunction):
 
     def start(self, environ=None) -> None:
         super().start(environ)
-        self.http = httpx.Client(timeout=self.settings.call_timeout)
+        # Its calls (the catalog, the broker) are client spans that carry `traceparent`.
+        self.http = traced_client(httpx.Client(timeout=self.settings.call_timeout))
 
     def stop(self) -> None:
         self.http.close()
@@ -49,18 +52,26 @@ class PlaceOrder(HttpFunction):
         return json_response(OrderOut.of(order), 202, {"Location": f"/api/orders/{order.id}"})
 
     def _place(self, body: OrderIn, key: RequestKey | None) -> Order:
-        requested = body.requested()
-        products = self._prices([sku for sku, _ in requested])
-        order = price_order(body.email, body.payment_token, requested, products)
-        with self.databases["orders"].writing() as session:
-            orders.add(session, order)
-            idempotency.remember(session, key, order.id)  # with the order, before publishing
-        try:
-            saga_events.publish(self.http, self.settings.k_sink, placed_event(order, self.name))
-        except httpx.HTTPError as error:
-            self.log.warning(
-                "order %s saved, not published (%s): the re-drive will", order.id, error
-            )
+        # The order's id exists once it is priced: the spans get it then.
+        with tracer().start_as_current_span("place order") as placing:
+            requested = body.requested()
+            with tracer().start_as_current_span("price lines") as pricing:
+                products = self._prices([sku for sku, _ in requested])
+                order = price_order(body.email, body.payment_token, requested, products)
+                pricing.set_attribute(ORDER_ID, order.id)
+            placing.set_attribute(ORDER_ID, order.id)
+            with self.databases["orders"].writing() as session:
+                orders.add(session, order)
+                idempotency.remember(session, key, order.id)  # with the order, before publishing
+            metrics.ORDERS_PLACED.inc()
+            self.log.info("order %s placed, pending", order.id)
+            try:
+                event = placed_event(order, self.name)  # carries this span's traceparent
+                saga_events.publish(self.http, self.settings.k_sink, event)
+            except httpx.HTTPError as error:
+                self.log.warning(
+                    "order %s saved, not published (%s): the re-drive will", order.id, error
+                )
         return order
 
     def _prices(self, skus: list[str]) -> dict[str, Product]:

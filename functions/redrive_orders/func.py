@@ -18,18 +18,29 @@ What to publish is read, and claimed, in one short transaction that ends before
 anything is published: a slow broker never holds the orders database. A ping
 needs no deduplication (publishing again is what the function is for), so pings
 are not recorded in the inbox.
+
+Each round that finds work is a trace of its own ("re-drive orders", with a
+"re-drive order" span per order), which the events it publishes carry on; a
+round that finds nothing records no span, so the ping (every 5 s locally)
+does not fill the traces with empty rounds. The deliveries of the ping are not
+traced at all (functions/runtime/serve.py, `traces_deliveries`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import httpx
 from cloudevents.core.base import BaseCloudEvent
+from opentelemetry.context import Context
 
 from functions.runtime import saga_events
 from functions.runtime.event_function import EventFunction
 from functions.runtime.event_payloads import outcome_event, placed_event
+from shop.telemetry import metrics
+from shop.telemetry.tracing import order_span, traced_client, tracer
 from shop.usecases import followups, orders
 
 DEFAULT_AFTER = 30.0
@@ -38,10 +49,11 @@ DEFAULT_AFTER = 30.0
 class RedriveOrders(EventFunction):
     name = "redrive-orders"
     context = "orders"
+    traces_deliveries = False  # a round that has work starts its own trace
 
     def start(self, environ=None) -> None:
         super().start(environ)
-        self.http = httpx.Client(timeout=self.settings.call_timeout)
+        self.http = traced_client(httpx.Client(timeout=self.settings.call_timeout))
 
     def stop(self) -> None:
         self.http.close()
@@ -56,20 +68,32 @@ class RedriveOrders(EventFunction):
         with self.database.writing() as session:
             stuck = orders.stuck(session, threshold)
             unsettled = followups.claim_overdue(session, threshold, now)
-        # The transaction has ended: publish.
-        for order in stuck:
-            self._publish(placed_event(order, self.name), f"pending since {order.created_at}")
-        for order in unsettled:
-            self._publish(outcome_event(order, self.name), f"{order.status}, follow-ups owed")
+        oldest = min((order.created_at for order in stuck), default=None)
+        metrics.REDRIVE_RUNS.inc()
+        metrics.REDRIVE_ORDERS.inc(len(stuck) + len(unsettled))
+        metrics.ORDERS_PENDING_OLDEST.set((now - oldest).total_seconds() if oldest else 0.0)
+        if not stuck and not unsettled:
+            return None
+        # The transaction has ended: publish, in a trace of this round's own.
+        with tracer().start_as_current_span("re-drive orders", context=Context()) as round_:
+            round_.set_attribute("shop.redrive.orders", len(stuck) + len(unsettled))
+            for order in stuck:
+                why = f"pending since {order.created_at}"
+                self._publish(order.id, partial(placed_event, order, self.name), why)
+            for order in unsettled:
+                why = f"{order.status}, follow-ups owed"
+                self._publish(order.id, partial(outcome_event, order, self.name), why)
         return None
 
-    def _publish(self, event: BaseCloudEvent, why: str) -> None:
-        order_id = event.get_subject()
-        try:
-            saga_events.publish(self.http, self.settings.k_sink, event)
-            self.log.info("re-drove order %s (%s): %s", order_id, why, event.get_type())
-        except httpx.HTTPError as error:
-            self.log.warning("could not re-drive %s: %s", order_id, error)
+    def _publish(self, order_id: str, make: Callable[[], BaseCloudEvent], why: str) -> None:
+        """Publish the event `make` builds, in the order's span (the event carries it)."""
+        with order_span("re-drive order", order_id):
+            event = make()
+            try:
+                saga_events.publish(self.http, self.settings.k_sink, event)
+                self.log.info("re-drove order %s (%s): %s", order_id, why, event.get_type())
+            except httpx.HTTPError as error:
+                self.log.warning("could not re-drive %s: %s", order_id, error)
 
 
 def new() -> RedriveOrders:

@@ -12,19 +12,24 @@ from cloudevents.core.base import BaseCloudEvent
 from sqlalchemy import Connection
 
 from functions.runtime import saga_events
-from functions.runtime.event_function import EventFunction
+from functions.runtime.event_function import EventFunction, after_commit
 from functions.runtime.event_payloads import acknowledgement, order_id_of
+from shop.domain.inventory import ReservationStatus
+from shop.telemetry import metrics
 from shop.usecases import inventory
 
 
 class ReleaseStock(EventFunction):
     name = "release-stock"
     context = "inventory"
+    step = "release stock"
     consumes = (saga_events.ORDER_REJECTED,)
 
     def process(self, session: Connection, event: BaseCloudEvent) -> BaseCloudEvent:
         order_id = order_id_of(saga_events.data_of(event))
-        inventory.release(session, order_id)
+        reservation = inventory.release(session, order_id)
+        if reservation is not None and reservation.status is ReservationStatus.RELEASED:
+            after_commit(metrics.STOCK_RESERVATIONS.labels("released").inc)
         return acknowledgement(saga_events.STOCK_RELEASED, order_id, self.name)
 
 

@@ -6,9 +6,10 @@ from cloudevents.core.base import BaseCloudEvent
 from sqlalchemy import Connection
 
 from functions.runtime import saga_events
-from functions.runtime.event_function import EventFunction
+from functions.runtime.event_function import EventFunction, after_commit
 from functions.runtime.event_payloads import follow_up
 from shop.domain.inventory import ReservationStatus
+from shop.telemetry import metrics
 from shop.usecases import inventory
 
 
@@ -16,11 +17,15 @@ class ReserveStock(EventFunction):
     name = "reserve-stock"
     context = "inventory"
     consumes = (saga_events.ORDER_PLACED,)
+    step = "reserve stock"
 
     def process(self, session: Connection, event: BaseCloudEvent) -> BaseCloudEvent:
         data = saga_events.data_of(event)
         reservation = inventory.reserve(session, data["order_id"], data["lines"])
-        if reservation.status is ReservationStatus.REJECTED:
+        rejected = reservation.status is ReservationStatus.REJECTED
+        result = metrics.STOCK_RESERVATIONS.labels("rejected" if rejected else "reserved")
+        after_commit(result.inc)
+        if rejected:
             return follow_up(
                 saga_events.STOCK_REJECTED, event, self.name, reason=reservation.reason
             )

@@ -40,8 +40,7 @@ class HttpFunction:
     routes: list[tuple[str, str, str]] = []  # (method, path regex, handler method name)
 
     def start(self, _environ: dict[str, str] | None = None) -> None:
-        self.settings = FunctionSettings()
-        logging.basicConfig(level=self.settings.log_level, force=True)
+        self.settings = FunctionSettings()  # logging: shop.telemetry.setup, in serve()
         self.log = logging.getLogger(self.name)
         self.databases = {c: Database(self.settings.database(c)) for c in self.contexts}
         self._routes = [(m, re.compile(p), getattr(self, h)) for m, p, h in self.routes]
@@ -85,6 +84,14 @@ class HttpFunction:
         except Exception:
             self.log.exception("unhandled error")
             return problem_response(Problem("internal-error", "something went wrong"), path)
+
+    def route_template(self, path: str) -> str | None:
+        """The path as its route label when a route without parameters takes it (an
+        internal path, which the public API's templates do not know)."""
+        for _method, pattern, _handler in self._routes:
+            if not pattern.groups and pattern.fullmatch(path):
+                return path
+        return None
 
     def _route(self, method: str, path: str) -> tuple[Handler | None, dict[str, str], set[str]]:
         """The handler and path parameters, or None and the methods the path takes."""

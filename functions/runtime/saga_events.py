@@ -1,6 +1,10 @@
 """The saga's CloudEvents: their types and ids, built, sent and read with the cloudevents SDK
 (the data each one carries is made in functions/runtime/event_payloads.py).
 
+Every event carries the W3C trace context of the span current when it was made,
+as the CloudEvents distributed-tracing extension (`traceparent`, `tracestate`):
+the broker's deliveries and the next function's spans join the order's trace.
+
 An event's id is derived from the order and the step (`<order id>:<type>`), so
 an event published again (a re-drive, a retried reply) has the same id as the
 first time, and every consumer's deduplication on the event id recognises it.
@@ -21,6 +25,7 @@ from cloudevents.core.bindings.http import (
     to_structured_event,
 )
 from cloudevents.core.v1.event import CloudEvent
+from opentelemetry import propagate
 
 if TYPE_CHECKING:  # only the publishers use a client: an event function's cold start skips httpx
     import httpx
@@ -44,6 +49,8 @@ STRUCTURED = "application/cloudevents+json"
 BUSY = frozenset({429, 503})
 PUBLISH_ATTEMPTS = 3
 RETRY_AFTER_MAX = 2.0  # seconds: a publisher holds its caller for a few seconds at most
+# The CloudEvents distributed-tracing extension: W3C trace context as event attributes.
+TRACE_EXTENSIONS = ("traceparent", "tracestate")
 
 
 def new_event(type_: str, order_id: str, data: dict[str, Any], function: str) -> CloudEvent:
@@ -54,9 +61,29 @@ def new_event(type_: str, order_id: str, data: dict[str, Any], function: str) ->
             "id": f"{order_id}:{type_}",
             "subject": order_id,
             "datacontenttype": "application/json",
+            **trace_extensions(),
         },
         data=data,
     )
+
+
+def trace_extensions() -> dict[str, str]:
+    """The current span's trace context as extension attributes (none outside a span, or
+    with tracing off), written by OpenTelemetry's propagator into a dict carrier."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return {name: carrier[name] for name in TRACE_EXTENSIONS if name in carrier}
+
+
+def retraced(event: BaseCloudEvent) -> CloudEvent:
+    """`event` carrying the current span's trace context instead of the one it was made
+    with (a reply recorded in the inbox, answered again in another delivery's trace)."""
+    attributes = {
+        name: value
+        for name, value in event.get_attributes().items()
+        if name not in TRACE_EXTENSIONS
+    }
+    return CloudEvent(attributes=attributes | trace_extensions(), data=event.get_data())
 
 
 def data_of(event: BaseCloudEvent) -> dict[str, Any]:

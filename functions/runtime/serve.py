@@ -7,11 +7,18 @@ decoding and replies) with that event wired as hypercorn's shutdown trigger,
 so a pod (or the local launcher) stops it gracefully. It also serves on a socket
 that is already bound, `LISTEN_ADDRESS=fd://0` (how the local launcher starts it,
 stages/listeners.py), which func-python's own binding refuses.
+
+Telemetry (shop/telemetry): `setup` once, as the function's name, before the
+app is made (JSON log lines for the function, func-python and hypercorn alike;
+spans); the app is wrapped in `instrument`: a server span per request (an HTTP
+function's named by its route, an event function's by its event: see
+event_function.py), request durations, and GET /metrics.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 from collections.abc import Callable
@@ -23,8 +30,10 @@ import hypercorn.asyncio
 import hypercorn.config
 
 from functions.runtime.settings import FunctionSettings
+from shop import telemetry
 from shop.persistence.database import PoolSettings
 from shop.startup_errors import check_settings, readable_errors
+from shop.telemetry.asgi import instrument
 from shop.web.request_head import MAX_HEAD_BYTES
 
 
@@ -34,16 +43,38 @@ def serve(new: Callable[[], object], events: bool) -> None:
     # failure it only logs: read them here first, so a bad value stops the process.
     settings = check_settings(FunctionSettings)
     function = new()
+    telemetry.setup(getattr(function, "name", "function"), settings.log_level)
     _check_databases(function, settings)
     middleware = func_python.cloudevent if events else func_python.http
     app = middleware.ASGIApplication(function)
     config = hypercorn.config.Config()
+    # hypercorn's own lines through the root's JSON handler (its default writes text).
+    config.errorlog = logging.getLogger("hypercorn.error")
     config.bind = _binds()
     config.graceful_timeout = 5.0
     # Room for any request head within the limits the gateway lets through (hypercorn's
     # default, 16 KiB, is less, and its refusal is plain text).
     config.h11_max_incomplete_size = MAX_HEAD_BYTES
-    asyncio.run(_serve(app, config))
+    asyncio.run(_serve(app, _instrumented(app, function, events), config))
+
+
+def _instrumented(app: object, function: object, events: bool) -> object:
+    """`app` with telemetry. An event function names its server spans after the event and
+    has one route ("/"); an HTTP function's routes are the public API's templates, else
+    its own (an internal path)."""
+    if events:
+        traced = getattr(function, "traces_deliveries", True)
+        return instrument(app, route_of=lambda _scope: "/", names_spans=False, traced=traced)
+    # Only here: the public API's templates come from its OpenAPI document, whose import
+    # an event function's cold start need not pay.
+    from shop.telemetry.routes import public_route
+
+    own = getattr(function, "route_template", None)
+
+    def route_of(scope: dict) -> str | None:
+        return public_route(scope) or (own(scope["path"]) if own else None)
+
+    return instrument(app, route_of=route_of)
 
 
 def _check_databases(function: object, settings: FunctionSettings) -> None:
@@ -64,8 +95,9 @@ def _binds() -> list[str]:
     return func_python.sock.bind()
 
 
-async def _serve(app, config) -> None:
+async def _serve(app, served, config) -> None:
+    """Serve `served` (`app` wrapped) until `app`'s stop event is set."""
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, app.stop_event.set)
-    await hypercorn.asyncio.serve(app, config, shutdown_trigger=app.stop_event.wait)
+    await hypercorn.asyncio.serve(served, config, shutdown_trigger=app.stop_event.wait)

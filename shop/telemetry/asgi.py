@@ -36,9 +36,15 @@ def fastapi_route(scope: Scope) -> str | None:
 class HttpTelemetry:
     """Times every HTTP request into HTTP_DURATION by route, and answers GET /metrics."""
 
-    def __init__(self, app: Any, route_of: Callable[[Scope], str | None] = fastapi_route):
+    def __init__(
+        self,
+        app: Any,
+        route_of: Callable[[Scope], str | None] = fastapi_route,
+        names_spans: bool = True,
+    ):
         self.app = app
         self.route_of = route_of
+        self.names_spans = names_spans
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -62,7 +68,7 @@ class HttpTelemetry:
                 # Named now: OpenTelemetry's middleware ends the span with the last body.
                 route = self.route_of(scope) or UNMATCHED
                 span = trace.get_current_span()
-                if span.is_recording():
+                if self.names_spans and span.is_recording():
                     span.update_name(f"{scope['method']} {route}")
                     span.set_attribute("http.route", route)
             await send(message)
@@ -86,10 +92,19 @@ def _method_only(scope: Scope) -> tuple[str, dict[str, Any]]:
     return scope.get("method", "HTTP"), {}
 
 
-def instrument(app: Any, route_of: Callable[[Scope], str | None] = fastapi_route) -> Any:
-    """`app` with /metrics, request durations and (when tracing is on) server spans."""
-    wrapped = HttpTelemetry(app, route_of)
-    if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+def instrument(
+    app: Any,
+    route_of: Callable[[Scope], str | None] = fastapi_route,
+    names_spans: bool = True,
+    traced: bool = True,
+) -> Any:
+    """`app` with /metrics, request durations and (when tracing is on) server spans.
+
+    names_spans=False: the app names its server spans itself (an event function names
+    it after the event). traced=False: no server spans (requests that are mostly
+    idle, such as a ping's, where the app starts a trace only when it has work)."""
+    wrapped = HttpTelemetry(app, route_of, names_spans)
+    if traced and not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
         from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 
         wrapped = OpenTelemetryMiddleware(

@@ -49,11 +49,11 @@ def configure_tracing(service: str, settings: TelemetrySettings) -> bool:
     sampler = ParentBased(TraceIdRatioBased(settings.trace_sample_ratio))
     provider = TracerProvider(resource=resource, sampler=sampler)
     if settings.traces_dir is not None:
-        from opentelemetry.exporter.otlp.json.file.trace_exporter import FileSpanExporter
+        from shop.telemetry.file_export import FileExporterOnFirstUse
 
         settings.traces_dir.mkdir(parents=True, exist_ok=True)
         path = settings.traces_dir / f"{service}-{os.getpid()}.jsonl"
-        provider.add_span_processor(BatchSpanProcessor(FileSpanExporter(path)))
+        provider.add_span_processor(BatchSpanProcessor(FileExporterOnFirstUse(path)))
     if settings.exports_to_collector:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 

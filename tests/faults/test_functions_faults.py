@@ -34,6 +34,7 @@ from shop.domain.orders import Order, OrderLine, RejectReason, new_order_id
 from shop.schemas import OrderOut
 from stages.definitions import DATABASES
 from tests.faults.functions_stage import FunctionsStage, functions_stage, reply_event
+from tests.functions.log_reading import entries, messages
 from tests.support.client import new_email
 from tests.support.postgres import fresh_databases
 from tests.support.waiting import eventually
@@ -86,7 +87,14 @@ def own_order(sku: str, quantity: int, token: str = "tok_visa") -> Order:
 
 
 def event_view(event) -> tuple[dict[str, Any], Any]:
-    return event.get_attributes(), saga_events.data_of(event)
+    """The event's attributes and data, but its trace context: a reply answered again
+    carries the trace of the delivery it answers."""
+    attributes = {
+        name: value
+        for name, value in event.get_attributes().items()
+        if name not in saga_events.TRACE_EXTENSIONS
+    }
+    return attributes, saga_events.data_of(event)
 
 
 def sold(stage: FunctionsStage, sku: str, start: int, quantity: int) -> None:
@@ -107,7 +115,7 @@ def notified(stage: FunctionsStage, email: str) -> list[dict[str, Any]]:
 
 
 def log_count(stage: FunctionsStage, process: str, text: str) -> int:
-    return sum(text in line for line in stage.log_lines(process))
+    return sum(text in line for line in messages(stage.log, process))
 
 
 def logged(stage: FunctionsStage, process: str, text: str, times: int | None = None) -> int:
@@ -122,9 +130,12 @@ def logged(stage: FunctionsStage, process: str, text: str, times: int | None = N
 def delivery_lines(stage: FunctionsStage, event_id: str, trigger: str) -> list[str]:
     """The broker's log lines of every attempt to deliver `event_id` through `trigger`."""
     return [
-        line
-        for line in stage.log_lines("broker")
-        if " INFO delivery " in line and f" id={event_id} " in line and f"={trigger} " in line
+        entry["message"]
+        for entry in entries(stage.log, "broker")
+        if entry.get("level") == "INFO"
+        and entry["message"].startswith("delivery ")
+        and f" id={event_id} " in entry["message"]
+        and f"={trigger} " in entry["message"]
     ]
 
 

@@ -13,7 +13,9 @@ so one behaviour can serve several triggers, /ok/a, /ok/b, ...):
     /slow/<seconds>/...        sleeps that long, then 204
     /gate/<name>/...           waits until the gate <name> is opened, then 204
     /status/<code>/...         <code> with the body "status <code>", every time
-The reply's id is "<incoming id>:reply", its subject the incoming one's.
+The reply's id is "<incoming id>:reply", its subject the incoming one's, and its
+traceparent extension the HTTP `traceparent` the POST came with (as a function's
+reply carries its span's).
 
 GET /received lists every POST, oldest first: path, the ce-* headers (as "ce"),
 content type, body (JSON-decoded when it is JSON), the status answered and the
@@ -56,6 +58,8 @@ def _reply(request: Request, kind: str, reply_type: str) -> Response:
     }
     if request.headers.get("ce-subject"):
         attributes["subject"] = request.headers["ce-subject"]
+    if request.headers.get("traceparent"):
+        attributes["traceparent"] = request.headers["traceparent"]
     event = CloudEvent(attributes=attributes, data={"in_reply_to": incoming})
     message = to_binary_event(event) if kind == "reply" else to_structured_event(event)
     return Response(message.body, 200, headers=message.headers)
@@ -97,6 +101,7 @@ async def post(request: Request) -> Response:
         "path": request.url.path,
         "ce": {k[3:]: v for k, v in request.headers.items() if k.startswith("ce-")},
         "content_type": request.headers.get("content-type"),
+        "traceparent": request.headers.get("traceparent"),
         "data": data,
         "at": arrived,
         "status": None,

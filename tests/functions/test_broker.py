@@ -40,6 +40,7 @@ from cloudevents.core.v1.event import CloudEvent
 from functions.broker.delivery import Policy, retryable
 from functions.runtime.saga_events import publish
 from stages.launcher import ROOT, FileSink, Launcher, LaunchError, ProcessSpec, free_port
+from tests.functions.log_reading import messages
 from tests.support.waiting import eventually
 
 T = TypeVar("T")
@@ -82,6 +83,7 @@ class Stage:
     log: Path
     dead_letter_file: Path
     started: float  # time.time() before the broker was started
+    traces_dir: Path  # the broker's spans (OTLP JSON lines)
 
     def received(self, path: str, event_id: str | None = None) -> list[dict[str, Any]]:
         records = self.fake.get("/received", params={"path": path}).json()
@@ -98,8 +100,8 @@ class Stage:
         return self.broker.get("/stats").json()
 
     def log_lines(self, *words: str) -> list[str]:
-        lines = self.log.read_text().splitlines()
-        return [line for line in lines if all(word in line for word in words)]
+        """The messages of the log's lines that hold every one of `words`."""
+        return [line for line in messages(self.log) if all(word in line for word in words)]
 
     def routed(self, event_id: str) -> list[str]:
         """The triggers the broker gave `event_id` a delivery for, as its ingress logged
@@ -140,6 +142,8 @@ def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
         "PING_INTERVAL": str(PING_INTERVAL),
         "DEAD_LETTER_FILE": str(tmp / "dead-letters.jsonl"),
         "BROKER_SHUTDOWN_GRACE": "2",
+        "TRACES_DIR": str(tmp / "traces"),
+        "OTEL_BSP_SCHEDULE_DELAY": "100",  # milliseconds: spans reach the file soon
     }
     fake_argv = [sys.executable, "tests/functions/fake_subscriber.py", "--port", str(fake_port)]
     specs = [ProcessSpec("fake", fake_argv, fake_port), broker_spec(broker_port, env)]
@@ -150,7 +154,9 @@ def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
         httpx.Client(base_url=f"http://127.0.0.1:{broker_port}", timeout=10) as broker,
         httpx.Client(base_url=fake, timeout=10) as fake_client,
     ):
-        yield Stage(broker, fake_client, fake, log, tmp / "dead-letters.jsonl", started)
+        yield Stage(
+            broker, fake_client, fake, log, tmp / "dead-letters.jsonl", started, tmp / "traces"
+        )
 
 
 def own_broker_env(stage: Stage, **settings: str) -> dict[str, str]:
@@ -841,7 +847,7 @@ def test_a_graceful_stop_lets_in_flight_deliveries_finish(stage: Stage, tmp_path
         eventually(lambda: _exited(launcher), timeout=30)
         launcher.kill("broker", signal.SIGTERM)  # gone already: this only reaps its output
 
-    text = log.read_text()
+    text = "\n".join(messages(log))
     assert f"id={event.get_id()} trigger=lingering" in text
     assert [r["status"] for r in stage.received(held, event.get_id())] == [204]
     delivered = [
@@ -854,7 +860,7 @@ def test_a_graceful_stop_lets_in_flight_deliveries_finish(stage: Stage, tmp_path
 
 
 def _lines(log: Path, text: str) -> list[str]:
-    return [line for line in log.read_text().splitlines() if text in line]
+    return [line for line in messages(log) if text in line]
 
 
 def _exited(launcher: Launcher) -> None:

@@ -18,13 +18,16 @@ from pathlib import Path
 
 import pytest
 from cloudevents.core.v1.event import CloudEvent
+from prometheus_client import REGISTRY
 
+from functions.redrive_orders import func as redrive_module
 from functions.redrive_orders.func import new
 from functions.runtime import saga_events
 from shop.domain.orders import Order, OrderLine, new_order_id
 from shop.persistence.database import Database
 from shop.persistence.migrate import upgrade
 from shop.usecases import followups, orders
+from tests.functions.local_tracing import record_spans, traceparent
 
 WRITE_TIMEOUT = 1.0  # seconds an order write may wait for the database lock
 # The ping's re-drive threshold, long enough that no order of the test crosses it while
@@ -39,6 +42,7 @@ class Broker:
     database: Path
     received: list[tuple[str, str]] = field(default_factory=list)  # (type, subject)
     writes: list[str] = field(default_factory=list)  # "ok" or the error
+    traceparents: list[str | None] = field(default_factory=list)  # ce-traceparent of each
 
     def write_an_order(self, order_id: str) -> None:
         connection = sqlite3.connect(self.database, timeout=WRITE_TIMEOUT, isolation_level=None)
@@ -64,6 +68,7 @@ def broker(tmp_path) -> Iterator[tuple[Broker, str]]:
             self.rfile.read(int(self.headers.get("content-length", 0)))
             subject = self.headers["ce-subject"]
             state.received.append((self.headers["ce-type"], subject))
+            state.traceparents.append(self.headers.get("ce-traceparent"))
             state.write_an_order(subject)
             self.send_response(202)
             self.send_header("content-length", "0")
@@ -144,3 +149,50 @@ def test_redrive_publishes_outside_its_transaction_and_claims_what_it_finishes(b
         assert state.received == [(saga_events.ORDER_PLACED, stuck.id)]
     finally:
         function.stop()
+
+
+def test_a_round_with_work_is_a_trace_of_its_own_and_an_idle_round_records_nothing(
+    broker, monkeypatch
+):
+    state, sink = broker
+    url = f"sqlite:///{state.database}"
+    upgrade(url, ["orders"])
+    young, stuck = _order(timedelta(0)), _order(timedelta(seconds=2 * OVERDUE_AFTER))
+    for name, value in {"ORDERS_DATABASE_URL": url, "K_SINK": sink}.items():
+        monkeypatch.setenv(name, value)
+    spans = record_spans(monkeypatch, also=[redrive_module])
+    runs = REGISTRY.get_sample_value("shop_redrive_runs_total") or 0
+    redriven = REGISTRY.get_sample_value("shop_redrive_orders_total") or 0
+    function = new()
+    function.start()
+    try:
+        _add(url, young)
+        function.once(_ping())  # nothing is old enough: no span at all
+        assert spans.get_finished_spans() == ()
+        assert REGISTRY.get_sample_value("shop_redrive_runs_total") == runs + 1
+        assert REGISTRY.get_sample_value("shop_orders_pending_oldest_seconds") == 0
+
+        _add(url, stuck)
+        function.once(_ping())
+    finally:
+        function.stop()
+    assert REGISTRY.get_sample_value("shop_redrive_runs_total") == runs + 2
+    assert REGISTRY.get_sample_value("shop_redrive_orders_total") == redriven + 1
+    assert REGISTRY.get_sample_value("shop_orders_pending_oldest_seconds") >= 2 * OVERDUE_AFTER
+    by_name = {span.name: span for span in spans.get_finished_spans()}
+    assert set(by_name) == {"re-drive orders", "re-drive order"}
+    round_, order = by_name["re-drive orders"], by_name["re-drive order"]
+    assert round_.parent is None  # a trace of its own: the ping's delivery is not traced
+    assert order.parent.span_id == round_.context.span_id
+    assert order.attributes["shop.order.id"] == stuck.id
+    assert state.received == [(saga_events.ORDER_PLACED, stuck.id)]
+    assert state.traceparents == [traceparent(order)]  # the re-driven event carries it
+
+
+def _add(url: str, order: Order) -> None:
+    database = Database(url)
+    try:
+        with database.writing() as session:
+            orders.add(session, order)
+    finally:
+        database.dispose()
