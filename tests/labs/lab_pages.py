@@ -4,8 +4,9 @@ A runnable block is a fenced block whose info string is `console lab` (optionall
 `timeout=SECONDS`); a plain `console` block is shown, never run. In a block, a line
 starting with `$ ` is a command (a line ending in `\\` continues it); the lines under
 it are fragments of what it prints: each must match a line of its real output, in
-order, where `...` stands for any text and `~` before a number for any number (the
-figures of one run, which vary from run to run). Lines not shown are not checked.
+order, where `...` stands for any text, `~` before a number for any number (the
+figures of one run, which vary from run to run) and a run of spaces for any (a table's
+columns move with its figures). Lines not shown are not checked.
 """
 
 from __future__ import annotations
@@ -63,12 +64,18 @@ def parse_block(source: str, options: str = "", line: int = 0) -> Block:
 
 def fragment_pattern(fragment: str) -> re.Pattern[str]:
     """`...` any text, `~12.5` any number, everything else literally."""
-    parts = re.split(r"(\.\.\.|~" + NUMBER + ")", fragment)
-    regex = "".join(
-        ".*" if p == "..." else NUMBER if p.startswith("~") and len(p) > 1 else re.escape(p)
-        for p in parts
-    )
-    return re.compile(regex)
+    parts = re.split(r"(\.\.\.|~" + NUMBER + r"|\s+)", fragment)
+    return re.compile("".join(_part_regex(p) for p in parts))
+
+
+def _part_regex(part: str) -> str:
+    if part == "...":
+        return ".*"
+    if part.startswith("~") and len(part) > 1:
+        return NUMBER
+    if part and part.isspace():
+        return r"\s+"  # a table's columns move with the width of its figures
+    return re.escape(part)
 
 
 def missing_fragments(fragments: Iterable[str], output: str) -> list[str]:
