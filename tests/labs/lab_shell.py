@@ -101,18 +101,18 @@ class LabShell:
                 pass
         return alive
 
-    def close(self) -> list[str]:
+    def close(self, stop_within: float = STOP_WITHIN) -> list[str]:
         """End the shell; the processes it left behind (killed now), as readable lines."""
         self._note_processes()
         if self.process.poll() is None:
             assert self.process.stdin is not None
             self.process.stdin.close()
             try:
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=2)  # it only has to read the end of its input
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
-        deadline = time.monotonic() + STOP_WITHIN
+        deadline = time.monotonic() + stop_within
         while (alive := self._alive()) and time.monotonic() < deadline:
             time.sleep(0.2)  # the stage's own stop is bounded: poll until it is done
         left = []
