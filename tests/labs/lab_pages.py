@@ -7,6 +7,12 @@ it are fragments of what it prints: each must match a line of its real output, i
 order, where `...` stands for any text, `~` before a number for any number (the
 figures of one run, which vary from run to run) and a run of spaces for any (a table's
 columns move with its figures). Lines not shown are not checked.
+
+Sybil (a maintained document tester) does the extraction: its Markdown fenced-block
+lexer finds the blocks, with their info strings and positions. The pages are evaluated
+by tests/labs/test_labs.py rather than by Sybil's pytest collector, which only sees
+files under the collected folders (tests/, not docs/) and makes each block an item of
+its own, where a lab needs one shell across its blocks and one time budget.
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ def test_every_runnable_lab_is_run_here():
 @pytest.mark.parametrize("page", sorted(BUDGET))
 def test_lab_runs_as_its_page_says(page, tmp_path):
     checkout = fresh_checkout(tmp_path / "threefold")
+    installed = (ROOT / ".venv" / ".installed").stat().st_mtime_ns
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     shell = LabShell(checkout, env | {"PORT": str(free_port())})
     deadline = time.monotonic() + BUDGET[page]
@@ -60,3 +61,5 @@ def test_lab_runs_as_its_page_says(page, tmp_path):
     finally:
         left_behind = shell.close()
     assert not left_behind, f"{page} left processes running (killed now): {left_behind}"
+    reinstalled = (ROOT / ".venv" / ".installed").stat().st_mtime_ns != installed
+    assert not reinstalled, f"{page} made make install the project again, from its copy"
