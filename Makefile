@@ -129,7 +129,7 @@ k8s-check: $(STAMP)  ## only the offline Kubernetes checks: overlays built, vali
 test-readme: $(STAMP)  ## only the README's curl examples, run against every stage
 	$(VENV)/bin/pytest tests/readme
 
-test-labs: $(STAMP)  ## only the workshop labs (docs/labs), each run as its page says in a fresh copy (~2 min)
+test-labs: $(STAMP)  ## only the workshop labs (docs/labs), each run as its page says in a fresh copy (2 to 3 min)
 	$(VENV)/bin/pytest tests/labs
 
 lint: $(STAMP)  ## ruff check and format check
