@@ -29,6 +29,9 @@ BUDGET = {
 }
 
 
+OUTER_VARIABLES = ("PYTEST", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -44,7 +47,8 @@ def test_every_runnable_lab_is_run_here():
 def test_lab_runs_as_its_page_says(page, tmp_path):
     checkout = fresh_checkout(tmp_path / "threefold")
     installed = (ROOT / ".venv" / ".installed").stat().st_mtime_ns
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    # as in a reader's terminal: not the variables of pytest or of the make that ran it
+    env = {k: v for k, v in os.environ.items() if not k.startswith(OUTER_VARIABLES)}
     shell = LabShell(checkout, env | {"PORT": str(free_port())})
     deadline = time.monotonic() + BUDGET[page]
     try:
