@@ -31,7 +31,7 @@ RESULTS ?= reports/cluster
 DB   ?= sqlite
 KEEP ?=
 
-.PHONY: help install demo test test-unit test-contract test-faults-all fuzz lint format openapi run-monolith run-microservices run-functions trace bench profile bench-services clean reset demo-orders load compare capacity chaos test-load test-storefront test-readme k8s-check
+.PHONY: help install demo test test-unit test-contract test-faults-all fuzz lint format openapi run-monolith run-microservices run-functions trace bench profile bench-services clean reset demo-orders load compare capacity chaos test-load test-storefront test-readme test-labs k8s-check
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/[$$](PORT)/$(PORT)/g' \
@@ -128,6 +128,9 @@ k8s-check: $(STAMP)  ## only the offline Kubernetes checks: overlays built, vali
 
 test-readme: $(STAMP)  ## only the README's curl examples, run against every stage
 	$(VENV)/bin/pytest tests/readme
+
+test-labs: $(STAMP)  ## only the workshop labs (docs/labs), each run as its page says in a fresh copy (2 to 3 min)
+	$(VENV)/bin/pytest tests/labs
 
 lint: $(STAMP)  ## ruff check and format check
 	$(VENV)/bin/ruff check .
