@@ -16,7 +16,8 @@ from html import escape
 from loadtests.charts import nice_ceiling
 from loadtests.representative import Representative, read
 from loadtests.results import StageResult
-from shop.telemetry.trace_files import Span, depth_first
+from shop.telemetry.trace_files import depth_first
+from shop.telemetry.waterfall import label
 
 WIDTH = 900
 NAME_WIDTH, PROCESS_WIDTH, RIGHT = 330, 110, 12  # the columns left of the bars, in px
@@ -25,8 +26,6 @@ PROCESS_COLORS = [
     "#1f77b4", "#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d",
     "#666666", "#17becf", "#bcbd22", "#8c564b",
 ]  # fmt: skip
-# Attributes worth reading on a row, shown after its name when a span carries them.
-SHOWN_ATTRIBUTES = ("http.response.status_code", "http.status_code", "cloudevents.event_type")
 STYLE = """
 .waterfall text{font-size:11px;fill:#333}.waterfall .process{fill:#666}
 .waterfall .tick{fill:#666}.waterfall .grid{stroke:#eee}.waterfall rect.error{stroke:#b00020;
@@ -42,12 +41,6 @@ def _colors(found: list[tuple[str, Representative | None]]) -> dict[str, str]:
     """A colour per process, the same in every stage's waterfall (the gateway's is one)."""
     names = sorted({s.service for _, rep in found if rep for s in rep.spans})
     return {name: PROCESS_COLORS[i % len(PROCESS_COLORS)] for i, name in enumerate(names)}
-
-
-def row_label(span: Span) -> str:
-    """The span's name, and the attribute that says what it did (a status, an event type)."""
-    shown = [str(span.attributes[key]) for key in SHOWN_ATTRIBUTES if key in span.attributes]
-    return span.name + (f" [{', '.join(shown)}]" if shown else "")
 
 
 def summary(rep: Representative) -> str:
@@ -90,7 +83,7 @@ def _svg(rep: Representative, colors: dict[str, str], scale_ms: float) -> str:
         parts.append(
             f'<g class="span" data-depth="{depth}" data-process="{escape(span.service)}">'
             f"<title>{escape(tip)}</title>"
-            f'<text x="{4 + 12 * depth}" y="{y + 12}">{escape(row_label(span)[:60])}</text>'
+            f'<text x="{4 + 12 * depth}" y="{y + 12}">{escape(label(span)[:60])}</text>'
             f'<text class="process" x="{NAME_WIDTH}" y="{y + 12}">{escape(span.service)}</text>'
             f'<rect{error} x="{x:.1f}" y="{y + 3}" width="{width:.1f}" height="{ROW - 6}" '
             f'rx="2" fill="{colors[span.service]}"/></g>'

@@ -10,6 +10,22 @@ from __future__ import annotations
 
 from shop.telemetry.trace_files import Span, depth_first, orphans
 
+# Attributes that say what a span did, shown after its name when it carries them: an HTTP
+# status, a CloudEvent's type, an order's outcome.
+SHOWN_ATTRIBUTES = (
+    "http.response.status_code",
+    "http.status_code",
+    "cloudevents.event_type",
+    "shop.order.status",
+    "shop.order.reason",
+)
+
+
+def label(span: Span) -> str:
+    """The span's name, then what it did: "POST /api/orders [202]"."""
+    shown = [str(span.attributes[key]) for key in SHOWN_ATTRIBUTES if key in span.attributes]
+    return span.name + (f" [{', '.join(shown)}]" if shown else "")
+
 
 def waterfall(trace: list[Span], width: int = 40) -> str:
     """The text of the waterfall of `trace` (its spans, any order)."""
@@ -18,7 +34,7 @@ def waterfall(trace: list[Span], width: int = 40) -> str:
     rows = depth_first(trace)
     start = min(s.start_ns for s in trace)
     total_ms = max((max(s.end_ns for s in trace) - start) / 1e6, 0.001)
-    name_width = min(max(2 * d + len(s.name) for d, s in rows), 48)
+    name_width = min(max(2 * d + len(label(s)) for d, s in rows), 56)
     service_width = max(len(s.service) for _, s in rows)
     header = (
         f"{'span':<{name_width}}  {'process':<{service_width}}  {'start':>8}  {'ms':>8}  "
@@ -30,7 +46,7 @@ def waterfall(trace: list[Span], width: int = 40) -> str:
         first = int(offset_ms / total_ms * width)
         length = max(1, round(span.duration_ms / total_ms * width))
         bar = " " * first + "#" * min(length, width - first)
-        name = ("  " * depth + span.name)[:name_width]
+        name = ("  " * depth + label(span))[:name_width]
         mark = " !" if span.error else ""
         lines.append(
             f"{name:<{name_width}}  {span.service:<{service_width}}  {offset_ms:8.1f}  "
