@@ -11,11 +11,14 @@ from __future__ import annotations
 from shop.telemetry.trace_files import Span, depth_first, orphans
 
 # Attributes that say what a span did, shown after its name when it carries them: an HTTP
-# status, a CloudEvent's type, an order's outcome.
+# status, a CloudEvent's type, a delivery's outcome, a saga step's result.
 SHOWN_ATTRIBUTES = (
     "http.response.status_code",
     "http.status_code",
     "cloudevents.event_type",
+    "broker.outcome",
+    "shop.reservation.status",
+    "shop.payment.outcome",
     "shop.order.status",
     "shop.order.reason",
 )
