@@ -55,18 +55,27 @@ def summary(rep: Representative) -> str:
     return text + (f"; {rep.reason}" if rep.reason else "")
 
 
+def _fitted(text: str, width: float) -> str:
+    """`text` cut to about `width` px of 11 px type (the whole label is in the row's tooltip)."""
+    chars = max(8, int(width / 6.2))
+    return text if len(text) <= chars else text[: chars - 1] + "\u2026"
+
+
 def _svg(rep: Representative, colors: dict[str, str], scale_ms: float) -> str:
     rows = depth_first(rep.spans)
     start = min(s.start_ns for s in rep.spans)
     plot = WIDTH - NAME_WIDTH - PROCESS_WIDTH - RIGHT
     left = NAME_WIDTH + PROCESS_WIDTH
     height = TOP + ROW * len(rows) + BOTTOM
+    # A deep trace (the functions' chain of events) indents less, so its names still fit.
+    indent = min(12.0, (NAME_WIDTH - 160) / max(max(d for d, _ in rows), 1))
     parts = []
     for n in range(6):  # the time axis: 0 .. scale in five steps
         x = left + plot * n / 5
+        anchor = "end" if n == 5 else "middle"
         parts.append(
             f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP - 4}" y2="{height - BOTTOM}"/>'
-            f'<text class="tick" x="{x:.1f}" y="{TOP - 8}" text-anchor="middle">'
+            f'<text class="tick" x="{x:.1f}" y="{TOP - 8}" text-anchor="{anchor}">'
             f"{scale_ms * n / 5:g}{' ms' if n == 5 else ''}</text>"
         )
     for index, (depth, span) in enumerate(rows):
@@ -75,7 +84,7 @@ def _svg(rep: Representative, colors: dict[str, str], scale_ms: float) -> str:
         x = left + plot * offset / scale_ms
         width = max(1.5, plot * span.duration_ms / scale_ms)
         tip = (
-            f"{span.name} ({span.service}, {span.kind}): starts at {offset:.1f} ms, "
+            f"{label(span)} ({span.service}, {span.kind}): starts at {offset:.1f} ms, "
             f"lasts {span.duration_ms:.1f} ms"
             + "".join(f"\n{k} = {v}" for k, v in sorted(span.attributes.items()))
         )
@@ -83,7 +92,8 @@ def _svg(rep: Representative, colors: dict[str, str], scale_ms: float) -> str:
         parts.append(
             f'<g class="span" data-depth="{depth}" data-process="{escape(span.service)}">'
             f"<title>{escape(tip)}</title>"
-            f'<text x="{4 + 12 * depth}" y="{y + 12}">{escape(label(span)[:60])}</text>'
+            f'<text x="{4 + indent * depth:.1f}" y="{y + 12}">'
+            f"{escape(_fitted(label(span), NAME_WIDTH - 10 - indent * depth))}</text>"
             f'<text class="process" x="{NAME_WIDTH}" y="{y + 12}">{escape(span.service)}</text>'
             f'<rect{error} x="{x:.1f}" y="{y + 3}" width="{width:.1f}" height="{ROW - 6}" '
             f'rx="2" fill="{colors[span.service]}"/></g>'

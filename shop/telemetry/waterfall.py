@@ -26,7 +26,11 @@ SHOWN_ATTRIBUTES = (
 
 def label(span: Span) -> str:
     """The span's name, then what it did: "POST /api/orders [202]"."""
-    shown = [str(span.attributes[key]) for key in SHOWN_ATTRIBUTES if key in span.attributes]
+    shown: list[str] = []
+    for key in SHOWN_ATTRIBUTES:
+        value = str(span.attributes.get(key, ""))
+        if value and value not in span.name and value not in shown:  # said once
+            shown.append(value)
     return span.name + (f" [{', '.join(shown)}]" if shown else "")
 
 
