@@ -12,8 +12,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from shop.telemetry.trace_files import latest_order, order_traces, orphans, read_spans
-from shop.telemetry.waterfall import waterfall
+from shop.telemetry.trace_files import latest_order, order_traces, read_spans
+from shop.telemetry.waterfall import unexplained_orphans, waterfall
 from stages.definitions import DATA, TRACES
 
 # An order whose last span ended this recently, while spans files are still being written:
@@ -50,8 +50,8 @@ def show(stage: str, order: str | None = None, data_dir: Path | None = None) -> 
     parts = [f"order {order} on {stage}: {len(traces)} trace(s)"]
     for trace in traces:
         parts += ["", f"trace {trace[0].trace_id}", waterfall(trace)]
-        if orphans(trace):
-            parts.append(f"{len(orphans(trace))} span(s) name a parent that is not in the files")
+        if missing := unexplained_orphans(trace):
+            parts.append(f"{len(missing)} span(s) name a parent that is not in the files")
     age = last_written(folder)
     since_last_span = time.time() - max(s.end_ns for t in traces for s in t) / 1e9
     if age is not None and age < RECENT_SECONDS and since_last_span < RECENT_SECONDS:

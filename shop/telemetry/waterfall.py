@@ -34,6 +34,13 @@ def label(span: Span) -> str:
     return span.name + (f" [{', '.join(shown)}]" if shown else "")
 
 
+def unexplained_orphans(trace: list[Span]) -> list[Span]:
+    """The orphans but the trace's first span: a caller that sends a sampled `traceparent`
+    without recording spans (the load tests' representative order) is its parent."""
+    first = min(trace, key=lambda s: s.start_ns, default=None)
+    return [s for s in orphans(trace) if s is not first]
+
+
 def waterfall(trace: list[Span], width: int = 40) -> str:
     """The text of the waterfall of `trace` (its spans, any order)."""
     if not trace:
@@ -60,8 +67,11 @@ def waterfall(trace: list[Span], width: int = 40) -> str:
             f"{span.duration_ms:8.1f}  |{bar:<{width}}|{mark}"
         )
     processes = sorted({s.service for s in trace})
+    first = rows[0][1]
+    called = f", called by span {first.parent_id} (not recorded)" if first.parent_id else ""
     lines.append(
-        f"{len(trace)} spans, {len(processes)} processes ({', '.join(processes)}), "
-        f"{total_ms:.1f} ms end to end" + ("" if not orphans(trace) else ", ORPHAN SPANS")
+        f"{len(trace)} spans, {len(processes)} process{'es' if len(processes) > 1 else ''} "
+        f"({', '.join(processes)}), {total_ms:.1f} ms end to end"
+        + (", ORPHAN SPANS" if unexplained_orphans(trace) else called)
     )
     return "\n".join(lines)

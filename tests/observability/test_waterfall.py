@@ -4,6 +4,7 @@ exporter writes: two "processes" (tracer providers) each with its own file, as a
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from opentelemetry.trace import SpanKind, set_span_in_context
 
 from shop.telemetry.trace_files import depth_first, order_traces, orphans, read_spans
 from shop.telemetry.tracing import ORDER_ID
-from shop.telemetry.waterfall import label, waterfall
+from shop.telemetry.waterfall import label, unexplained_orphans, waterfall
 from stages import trace
 from stages.definitions import TRACES
 
@@ -28,9 +29,9 @@ def _process(folder: Path, service: str) -> TracerProvider:
     return provider
 
 
-def place(folder: Path, order: str, drop_edge: bool = False) -> None:
+def place(folder: Path, order: str, drop: str = "") -> None:
     """The spans of one order: the gateway's edge span, the orders service's server span
-    under it and a saga step under that. `drop_edge`: the edge span is never written."""
+    under it and a saga step under that. `drop`: "edge" or "server", a span never written."""
     folder.mkdir(parents=True, exist_ok=True)
     gateway, orders = _process(folder, "gateway"), _process(folder, "orders")
     edge = gateway.get_tracer("t").start_span(
@@ -42,9 +43,10 @@ def place(folder: Path, order: str, drop_edge: bool = False) -> None:
     step = orders.get_tracer("t").start_span(
         "reserve stock", context=set_span_in_context(server), attributes={ORDER_ID: order}
     )
-    for span in (step, server):
-        span.end()
-    if not drop_edge:
+    step.end()
+    if drop != "server":
+        server.end()
+    if drop != "edge":
         edge.end()
     gateway.shutdown()
     orders.shutdown()
@@ -69,15 +71,24 @@ def test_an_orders_spans_from_every_file_make_one_trace_drawn_under_their_parent
     ]
     text = waterfall(found)
     assert "POST /api/orders [202]" in text
-    assert text.splitlines()[-1].startswith("3 spans, 2 processes (gateway, orders)")
+    last = text.splitlines()[-1]  # no orphan, no caller
+    assert re.fullmatch(r"3 spans, 2 processes \(gateway, orders\), [\d.]+ ms end to end", last)
 
 
 def test_a_span_without_its_parent_is_an_orphan_and_still_drawn(tmp_path):
-    place(tmp_path, "ord_x", drop_edge=True)
+    place(tmp_path, "ord_x", drop="server")
     (found,) = order_traces(read_spans(tmp_path), "ord_x")
-    assert [s.name for s in orphans(found)] == ["POST /orders"]
-    assert [d for d, _ in depth_first(found)] == [0, 1]
+    assert [s.name for s in orphans(found)] == ["reserve stock"]
+    assert [d for d, _ in depth_first(found)] == [0, 0]
     assert waterfall(found).endswith("ORPHAN SPANS")
+
+
+def test_a_first_span_whose_caller_recorded_nothing_is_no_orphan_in_the_waterfall(tmp_path):
+    place(tmp_path, "ord_x", drop="edge")  # as a client that only sends a traceparent
+    (found,) = order_traces(read_spans(tmp_path), "ord_x")
+    (first,) = orphans(found)
+    assert unexplained_orphans(found) == []
+    assert waterfall(found).endswith(f"called by span {first.parent_id} (not recorded)")
 
 
 def test_make_trace_draws_the_latest_order_or_the_one_asked_for(data):
