@@ -178,8 +178,8 @@ def place(
     found.outcome = order.get("reason") or order["status"]
     if traces is None:
         found.reason = (
-            "the stage's spans are not on this machine (a running stage's go where it "
-            "exports them, e.g. the cluster's collector)"
+            "the stage's spans are not on this machine: a running stage sends them where it "
+            f"exports them (on the cluster: the collector, then Jaeger, trace {trace_id})"
         )
         return found
     _settled_spans(found, traces, spans_timeout)
