@@ -5,7 +5,7 @@ slowest stage's end-to-end time), so one transaction (monolith), an
 orchestrated saga (microservices) and choreographed events (functions) can
 be told apart at a glance: a row per span, indented under its parent (the
 order of shop.telemetry.trace_files.depth_first), the process that recorded
-it, and a bar coloured by process. The spans come from each stage's
+it, and a bar coloured by process (within a stage). The spans come from each stage's
 trace.json (loadtests.representative); a stage without one says why.
 """
 
@@ -37,10 +37,9 @@ def traces(results: list[StageResult]) -> list[tuple[str, Representative | None]
     return [(r.stage, read(r.folder)) for r in results]
 
 
-def _colors(found: list[tuple[str, Representative | None]]) -> dict[str, str]:
-    """A colour per process, the same in every stage's waterfall (the gateway's is one)."""
-    names = sorted({s.service for _, rep in found if rep for s in rep.spans})
-    return {name: PROCESS_COLORS[i % len(PROCESS_COLORS)] for i, name in enumerate(names)}
+def _colors(rep: Representative) -> dict[str, str]:
+    """A colour per process of this stage's trace, none used twice within it."""
+    return {name: PROCESS_COLORS[i % len(PROCESS_COLORS)] for i, name in enumerate(rep.processes)}
 
 
 def summary(rep: Representative) -> str:
@@ -111,7 +110,6 @@ def html(results: list[StageResult]) -> str:
     found = traces(results)
     if not any(rep is not None for _, rep in found):
         return ""  # a run from before representative orders: no section
-    colors = _colors(found)
     scale = nice_ceiling(max((rep.end_to_end_ms for _, rep in found if rep), default=1.0))
     blocks = []
     for stage, rep in found:
@@ -132,6 +130,7 @@ def html(results: list[StageResult]) -> str:
         if not rep.spans:
             blocks.append(head)
             continue
+        colors = _colors(rep)
         legend = "".join(
             f'<span><span class="swatch" style="background:{colors[p]}"></span>{escape(p)}</span>'
             for p in rep.processes
@@ -142,9 +141,10 @@ def html(results: list[StageResult]) -> str:
         f'<section class="panel" id="traces"><h2>One order, traced, on each stage</h2>'
         f'<p class="note">After its load run, each stage got one more order, placed with a '
         f"sampled <code>traceparent</code> so that it is traced whatever the sample ratio "
-        f"(under load: {escape(setting)}). Its spans, read from the files its processes wrote, "
-        f"drawn on one time axis (0 to {scale:g} ms for every stage): a row per span under its "
-        "parent, the process that recorded it, bars coloured by process. The monolith does "
+        f"(under load the stages ran with {escape(setting.split(' (')[0])}). Its spans, read "
+        "from the files its processes wrote, are drawn on one time axis "
+        f"(0 to {scale:g} ms for every stage): a row per span under its parent, the process "
+        "that recorded it, bars coloured by process. The monolith does "
         "the order in one transaction; the microservices' orders service orchestrates a saga "
         "over HTTP; the functions react to events through the broker.</p>"
         f"{''.join(blocks)}</section>"

@@ -64,7 +64,7 @@ class Waterfalls(HTMLParser):
         super().__init__()
         self.rows: dict[str, list[tuple[int, str, str]]] = {}
         self.summaries: dict[str, str] = {}
-        self.fills: dict[str, set[str]] = {}  # process -> bar colours
+        self.fills: dict[tuple[str, str], set[str]] = {}  # (stage, process) -> bar colours
         self._stage = self._summary = None
         self._row: list | None = None
         self._texts: list[str] = []
@@ -79,7 +79,7 @@ class Waterfalls(HTMLParser):
             self._row = [int(a["data-depth"]), a["data-process"]]
             self._texts = []
         elif tag == "rect" and self._row is not None:
-            self.fills.setdefault(self._row[1], set()).add(a["fill"])
+            self.fills.setdefault((self._stage, self._row[1]), set()).add(a["fill"])
         elif tag == "p" and "trace-summary" in (a.get("class") or ""):
             self._summary = a["data-stage"]
             self.summaries[self._summary] = ""
@@ -109,9 +109,12 @@ def test_each_stage_gets_its_waterfall_with_rows_under_their_parents(comparison)
     assert [(d, p) for d, p, _ in page.rows["microservices"]] == [
         (0, "gateway"), (1, "orders"), (2, "orders"), (3, "inventory"), (2, "orders")
     ]  # fmt: skip
-    # one colour per process, the same in every stage, a different one per process
+    # one colour per process, a different one for each process of a stage
     assert all(len(colours) == 1 for colours in page.fills.values())
-    assert len({c for colours in page.fills.values() for c in colours}) == 4
+    colours = {
+        c for (stage, _), found in page.fills.items() if stage == "microservices" for c in found
+    }
+    assert len(colours) == 3
     assert "3 spans in 1 process (monolith), 12.0 ms end to end" in page.summaries["monolith"]
     assert (
         "5 spans in 3 processes (gateway, inventory, orders), 40.0 ms end to end"
@@ -126,7 +129,7 @@ def test_a_rows_label_carries_its_status(comparison):
     page = Waterfalls(html)
     assert "charge payment [201]" in [label for *_, label in page.rows["microservices"]]
     assert "tracing TRACE_SAMPLE_RATIO=0.01" not in html  # run.json of the fixtures has none
-    assert SETTING in html  # the section says what the load ran with
+    assert "under load the stages ran with TRACE_SAMPLE_RATIO=0.01" in html
 
 
 def test_the_terminal_gets_a_line_per_stage(comparison):
