@@ -1,4 +1,5 @@
-"""The figures of issue 11's targets table, measured in one run, each with its target.
+"""The figures of issue 11's targets table (and issue 13's tracing cost), measured in one run,
+each with its target.
 
 A row is a `Row`: the figure's name, its target as text, and a function that
 measures it and returns a `Figure` (the value as printed, and whether it meets
