@@ -1,4 +1,5 @@
-"""The figures of issue 11's targets table, measured in one run, each with its target.
+"""The figures of issue 11's targets table (and issue 13's tracing cost), measured in one run,
+each with its target.
 
 A row is a `Row`: the figure's name, its target as text, and a function that
 measures it and returns a `Figure` (the value as printed, and whether it meets
@@ -19,6 +20,7 @@ from benchmarks import (
     product_lookup,
     service_overhead,
     stage_latency,
+    tracing_cost,
 )
 
 
@@ -115,6 +117,39 @@ def cold_start(settings: Settings) -> Figure:
     return Figure(f"{wall:.0f} ms median ({cpu:.0f} ms CPU)", wall <= 500)
 
 
+@cache
+def _tracing_costs(settings: Settings) -> dict[tuple[str, str, str], tracing_cost.Cost]:
+    """One run of benchmarks/tracing_cost.py per stage serves its tracing rows."""
+    found = {}
+    for stage in TRACED_STAGES:
+        samples = tracing_cost.measure(stage, settings.wrk_seconds, settings.rounds)
+        for cost in tracing_cost.costs(stage, samples):
+            found[cost.stage, cost.path, cost.setting] = cost
+    return found
+
+
+def tracing(stage: str, ratio: str, at_most: float) -> Callable[[Settings], Figure]:
+    """The CPU per request with tracing at `ratio` against tracing off, read path and order."""
+
+    def measure(settings: Settings) -> Figure:
+        if missing := product_lookup.wrk_missing():
+            return Figure(f"not measured ({missing})", None)
+        costs = _tracing_costs(settings)
+        read, order = costs[stage, "read", ratio], costs[stage, "order", ratio]
+        return Figure(
+            f"read {read.cpu_ratio:.2f}x, order {order.cpu_ratio:.2f}x "
+            f"(req/s {read.rps_ratio:.2f}x, {order.rps_ratio:.2f}x)",
+            max(read.cpu_ratio, order.cpu_ratio) <= at_most,
+        )
+
+    return measure
+
+
+TRACED_STAGES = ("monolith", "microservices")
+# The CPU per request tracing may add: at the load runs' ratio, little enough not to change
+# the comparison; every request traced (make run-*, one person's clicks) may cost more.
+TRACING_TARGETS = {"0.01": 1.1, "1.0": 2.0}
+
 ROWS: list[Row] = [
     Row("monolith GET /api/products/{sku} vs a trivial endpoint", ">= 0.6x", product_vs_trivial),
     Row(
@@ -145,6 +180,15 @@ ROWS: list[Row] = [
     ),
     Row("broker's own latency per delivery (no handler)", "p95 <= 5 ms", broker_own_latency),
     Row("function cold start (process start to first event)", "<= 500 ms", cold_start),
+    *(
+        Row(
+            f"tracing at ratio {ratio} vs off, CPU/request: {stage}",
+            f"<= {at_most:g}x",
+            tracing(stage, ratio, at_most),
+        )
+        for stage in TRACED_STAGES
+        for ratio, at_most in TRACING_TARGETS.items()
+    ),
 ]
 
 
@@ -159,10 +203,10 @@ def run(rows: list[Row], settings: Settings) -> list[tuple[Row, Figure]]:
 def render(measured: list[tuple[Row, Figure]]) -> str:
     mark = {True: "met", False: "NOT met", None: "-"}
     width = max(len(row.figure) for row, _ in measured)
-    lines = [f"{'figure':<{width}}  {'measured':<34}  {'target':<12}  result"]
+    lines = [f"{'figure':<{width}}  {'measured':<46}  {'target':<12}  result"]
     for row, figure in measured:
         lines.append(
-            f"{row.figure:<{width}}  {figure.value:<34}  {row.target:<12}  {mark[figure.met]}"
+            f"{row.figure:<{width}}  {figure.value:<46}  {row.target:<12}  {mark[figure.met]}"
         )
     return "\n".join(lines)
 

@@ -4,7 +4,8 @@ Every number comes from Locust's own CSV files, read by loadtests.results:
 the table from locust_stats.csv (the Aggregated row and the "order
 completion" row), the charts from locust_stats_history.csv, the outcomes
 from locust_orders.csv, the replicas from replicas.csv and the CPU and memory
-of each process from resources.csv (loadtests.resource_section), and the projection to a
+of each process from resources.csv (loadtests.resource_section), each stage's representative
+order's trace from trace.json (loadtests.trace_section), and the projection to a
 cluster from those and the k8s/ manifests (loadtests.projection_section). The page holds
 its CSS, its SVG charts and its small script inline, so it opens without a
 network.
@@ -26,6 +27,7 @@ from loadtests import (
     resource_use,
     summary,
     text_table,
+    trace_section,
 )
 from loadtests.charts import LEFT, PALETTE, RIGHT, WIDTH, line_chart
 from loadtests.results import AGGREGATED, ORDER_COMPLETION, Series, StageResult
@@ -112,6 +114,8 @@ def terminal_table(results: list[StageResult]) -> str:
     lines += ["", *resource_section.terminal(results)]
     if capacity := capacity_section.terminal(results):
         lines += ["", *capacity]
+    if traced := trace_section.terminal(results):
+        lines += ["", *traced]
     lines += ["", *projection_section.terminal(results)]
     lines += [f"{r.stage}: {r.run['error']}" for r in results if r.run.get("error")]
     return "\n".join(lines)
@@ -283,9 +287,10 @@ def _describe_run(results: list[StageResult]) -> str:
     host = (
         f" on {run['load_host']} ({run.get('load_host_cpus')} cores)" if "load_host" in run else ""
     )
+    tracing = f"; tracing {escape(run['tracing'])}" if run.get("tracing") else ""
     return (
         f"shape <b>{escape(str(run.get('shape', '?')))}</b> ({escape(str(run.get('profile')))}"
-        f" profile), {escape(pacing)}; started {when}{escape(host)}"
+        f" profile), {escape(pacing)}; started {when}{escape(host)}{tracing}"
     )
 
 
@@ -402,7 +407,7 @@ def render(results: list[StageResult], title: str = "threefold: the stages compa
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(title)}</title><style>{STYLE}</style>
+<title>{escape(title)}</title><style>{STYLE}{trace_section.STYLE}</style>
 <script>window.addEventListener("error", function (e) {{
   document.body.dataset.scriptError = String(e.message);
 }});</script></head>
@@ -420,6 +425,7 @@ order is final; out of stock and declined are valid answers, counted as successe
 Core-seconds are ready replicas x CPU request x time, on Kubernetes only.</p>
 {resource_section.html(results)}
 {capacity_section.html(results)}
+{trace_section.html(results)}
 <div class="legend">{legend}</div>
 {panels}
 {projection}

@@ -10,10 +10,16 @@ For each stage the runner
    Locust's own (loadtests.resources), and the replicas of its Kubernetes
    namespace, when one is given;
 3. runs Locust headless in a process of its own, showing progress;
-4. keeps everything in reports/<timestamp>/<stage>/: Locust's CSV files
+4. places one representative order, traced on purpose, and keeps its spans
+   (loadtests.representative);
+5. keeps everything in reports/<timestamp>/<stage>/: Locust's CSV files
    (stats, full history, failures, exceptions) and HTML report, the order
-   outcomes, resources.csv, replicas.csv, the stage's log and run.json;
-5. stops the stage, also on Ctrl-C.
+   outcomes, resources.csv, replicas.csv, trace.json, the stage's log and run.json;
+6. stops the stage, also on Ctrl-C.
+
+A stage started here traces a share LOAD_TRACE_SAMPLE_RATIO of the requests (the
+cost of tracing every one would distort the comparison: benchmarks.tracing_cost);
+the representative order is traced whatever the ratio.
 
 A comparison then writes reports/<timestamp>/report.html and prints the table.
 """
@@ -36,14 +42,14 @@ from typing import TextIO
 
 import httpx
 
-from loadtests import replicas, report, resources, results
+from loadtests import replicas, report, representative, resources, results
 from loadtests.locust_process import (
     FAILURES_EXIT_CODE,
     LoadSettings,
     locust_argv,
     run_locust,
 )
-from stages.definitions import StageOptions
+from stages.definitions import TRACES, StageOptions
 from stages.launcher import FileSink, LaunchError
 from stages.running import running_stage
 
@@ -51,6 +57,9 @@ REPORTS = Path("reports")
 # Seconds a stage started here is sampled at rest (started and seeded, no load) before
 # Locust starts: its memory and idle CPU then.
 REST_SECONDS = 3.0
+# The share of requests a stage started here traces under load (TRACE_SAMPLE_RATIO); the
+# figures that chose it are in the README's Observability section.
+LOAD_TRACE_SAMPLE_RATIO = "0.01"
 
 
 @dataclass(frozen=True)
@@ -96,6 +105,14 @@ class Progress:
         self._last = 0.0
 
 
+def load_tracing() -> str:
+    """The tracing setting of a stage started here, as the report states it (TRACING=0 in
+    the environment, which the stage's processes inherit, turns it off)."""
+    if os.environ.get("TRACING", "1").lower() in ("0", "false", "no", "off"):
+        return "TRACING=0 (off)"
+    return f"TRACE_SAMPLE_RATIO={LOAD_TRACE_SAMPLE_RATIO} (the representative order always traced)"
+
+
 def say(text: str) -> None:
     print(f"==> {text}", flush=True)
 
@@ -115,6 +132,8 @@ class LoadedStage:
     url: str
     exited: Callable[[], list[str]] = list
     pids: Callable[[], dict[str, int]] | None = None
+    traces: Path | None = None  # where its processes write their spans (started here)
+    tracing: str = "as the running stage is set"  # its tracing setting, for the report
 
 
 # Something to do with a stage after its load run, while it still runs: (stage, name, folder).
@@ -131,9 +150,18 @@ def watched_stage(target: Target, folder: Path) -> Iterator[LoadedStage]:
         return
     data = Path(tempfile.mkdtemp(prefix=f"threefold-load-{target.stage}-"))
     try:
-        options = StageOptions(port=0, data_dir=data)  # any free port, bound by the plan
+        # any free port, bound by the plan
+        options = StageOptions(
+            port=0, data_dir=data, env={"TRACE_SAMPLE_RATIO": LOAD_TRACE_SAMPLE_RATIO}
+        )
         with running_stage(target.stage, options, sink=FileSink(folder / "stage.log")) as stage:
-            yield LoadedStage(stage.url, stage.launcher.failed, stage.launcher.pids)
+            yield LoadedStage(
+                stage.url,
+                stage.launcher.failed,
+                stage.launcher.pids,
+                traces=data / TRACES,
+                tracing=load_tracing(),
+            )
     finally:
         shutil.rmtree(data, ignore_errors=True)
 
@@ -212,6 +240,7 @@ def run_stage(
     try:
         with watched_stage(target, folder) as stage:
             url = run["url"] = stage.url
+            run["tracing"] = stage.tracing
             usage = _start_usage(stage, folder)
             sampling = None
             try:
@@ -243,8 +272,10 @@ def run_stage(
             run["exited_during_run"] = stage.exited()
             if code not in (0, FAILURES_EXIT_CODE):
                 run["error"] = f"Locust exited with {code}; see {folder / 'locust.log'}"
-            elif then and not run["exited_during_run"]:
-                then(stage, target.stage, folder)
+            elif not run["exited_during_run"]:
+                keep_representative(stage, target.stage, folder)
+                if then:
+                    then(stage, target.stage, folder)
     except (LaunchError, httpx.HTTPError) as error:
         run["error"] = f"{type(error).__name__}: {error}".splitlines()[0]
     except KeyboardInterrupt:
@@ -253,6 +284,20 @@ def run_stage(
     finally:
         (folder / "run.json").write_text(json.dumps(run, indent=2) + "\n")
     return run
+
+
+def keep_representative(stage: LoadedStage, name: str, folder: Path) -> None:
+    """Place the representative order on the stage (no load on it now) and keep its trace."""
+    say(f"{name}: one representative order, traced")
+    found = representative.place(stage.url, name, stage.traces, stage.tracing)
+    representative.write(found, folder)
+    if found.reason:
+        say(f"{name}: no complete trace of the representative order: {found.reason}")
+    else:
+        say(
+            f"{name}: order {found.order_id} {found.outcome}, {len(found.spans)} spans in "
+            f"{len(found.processes)} process(es), {found.end_to_end_ms:.1f} ms end to end"
+        )
 
 
 def _start_usage(stage: LoadedStage, folder: Path) -> resources.UsageThread:
