@@ -1,4 +1,5 @@
-"""What tracing costs a stage: the same load with TRACING=0, every request traced, and a few.
+"""What tracing costs a stage: the same load with TRACING=0, every request traced, and none
+but those a caller asks for (the load runs' setting).
 
 For one stage at a time, three copies run at once, each started by the launcher
 as make run-* starts it (spans to OTLP JSON files in its data folder), differing
@@ -6,7 +7,8 @@ only in their tracing settings:
 
     off     TRACING=0
     1.0     TRACE_SAMPLE_RATIO=1     (every request traced: make run-*, the workshop)
-    0.01    TRACE_SAMPLE_RATIO=0.01  (one request in a hundred: the load runs)
+    0       TRACE_SAMPLE_RATIO=0     (only a request sent with a sampled traceparent:
+                                      the load runs; every other skips the instrumentation)
 
 wrk loads each copy in turn, round after round, so a busy machine slows all three
 alike: GET /api/products/TF-0001 (the read path) and POST /api/orders (an order
@@ -40,7 +42,7 @@ from stages.running import running_stage
 SETTINGS = {
     "off": {"TRACING": "0"},
     "1.0": {"TRACE_SAMPLE_RATIO": "1"},
-    "0.01": {"TRACE_SAMPLE_RATIO": "0.01"},
+    "0": {"TRACE_SAMPLE_RATIO": "0"},
 }
 READ_PATH = "/api/products/TF-0001"
 # wrk's Lua: POST an order for one unit of a random seeded product (TF-0001 .. TF-0060).
@@ -111,7 +113,7 @@ def measure(
     work = Path(tempfile.mkdtemp(prefix="threefold-tracing-"))
     script = work / "order.lua"
     script.write_text(ORDER_SCRIPT)
-    print(f"==> {stage} three times: tracing off, 1.0, 0.01 (logs in {work})", flush=True)
+    print(f"==> {stage} three times: tracing off, 1.0, 0 (logs in {work})", flush=True)
     samples: dict[str, dict[str, list[Sample]]] = {p: {s: [] for s in SETTINGS} for p in PATHS}
     with _copies(stage, work) as copies:
         for url, _ in copies.values():  # warm-up: imports, pools, keep-alive connections
@@ -150,7 +152,7 @@ def costs(stage: str, samples: dict[str, dict[str, list[Sample]]]) -> list[Cost]
     found = []
     for path, by_setting in samples.items():
         off = by_setting["off"]
-        for setting in ("1.0", "0.01"):
+        for setting in ("1.0", "0"):
             rounds = list(zip(by_setting[setting], off, strict=True))
             found.append(
                 Cost(

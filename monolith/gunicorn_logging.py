@@ -18,10 +18,11 @@ from opentelemetry import trace
 
 from shop.telemetry.logs import JsonFormatter, TextFormatter
 from shop.telemetry.settings import TelemetrySettings
+from shop.telemetry.tracing import SERVER_SPAN
 
 SERVICE = "monolith"  # the process's name in logs and traces
 # Where the request's server span is kept in the WSGI environ (monolith/telemetry.py).
-SPAN_KEY = "threefold.server_span"
+SPAN_KEY = SERVER_SPAN  # the request's server span, set by shop/telemetry/wsgi.py
 
 
 def formatter(service: str = SERVICE) -> logging.Formatter:

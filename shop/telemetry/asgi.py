@@ -19,7 +19,7 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
-from shop.telemetry import metrics
+from shop.telemetry import metrics, tracing
 
 UNMATCHED = "unmatched"  # the route label of a request no route took (404s): one series
 PROBES = frozenset({"/healthz", "/readyz", "/health/liveness", "/health/readiness"})
@@ -88,6 +88,29 @@ async def _metrics_page(scope: Scope, send: Any) -> None:
     await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
 
 
+class AskedOnly:
+    """In front of the traced app: a request nobody asked to trace (tracing.traces_request)
+    goes to the untraced one, with instrumentation suppressed for its outgoing calls too."""
+
+    def __init__(self, traced: Any, plain: Any) -> None:
+        self.traced = traced
+        self.plain = plain
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and not tracing.asks_for_trace(_header(scope, b"traceparent")):
+            with suppress_instrumentation():
+                await self.plain(scope, receive, send)
+            return
+        await self.traced(scope, receive, send)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
 def _method_only(scope: Scope) -> tuple[str, dict[str, Any]]:
     return scope.get("method", "HTTP"), {}
 
@@ -103,14 +126,15 @@ def instrument(
     names_spans=False: the app names its server spans itself (an event function names
     it after the event). traced=False: no server spans (requests that are mostly
     idle, such as a ping's, where the app starts a trace only when it has work)."""
-    wrapped = HttpTelemetry(app, route_of, names_spans)
+    plain = HttpTelemetry(app, route_of, names_spans)
     if traced and not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
         from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 
-        wrapped = OpenTelemetryMiddleware(
-            wrapped,
+        with_spans = OpenTelemetryMiddleware(
+            plain,
             excluded_urls=UNTRACED,
             exclude_spans=["receive", "send"],
             default_span_details=_method_only,  # never the raw path: ids in names
         )
-    return wrapped
+        return AskedOnly(with_spans, plain) if tracing.only_when_asked() else with_spans
+    return plain

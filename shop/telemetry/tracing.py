@@ -24,9 +24,13 @@ TRACER = "threefold"
 # On every span of an order's saga, in every stage: how `make trace ORDER=` finds its trace.
 ORDER_ID = "shop.order.id"
 SERVICE_NAMESPACE = "threefold"
+# A WSGI request's server span in its environ, for what runs after it has ended (the
+# monolith's gunicorn access line).
+SERVER_SPAN = "threefold.server_span"
 
 log = logging.getLogger(__name__)
 _configured: list[str] = []  # the name this process was configured as (once per process)
+_only_when_asked: list[bool] = []  # TRACE_SAMPLE_RATIO=0: trace only what a caller asks for
 
 
 def configure_tracing(service: str, settings: TelemetrySettings) -> bool:
@@ -60,7 +64,29 @@ def configure_tracing(service: str, settings: TelemetrySettings) -> bool:
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     _configured.append(service)
+    _only_when_asked.append(settings.trace_sample_ratio == 0)
     return True
+
+
+def asks_for_trace(traceparent: str | None) -> bool:
+    """Whether a W3C `traceparent` header marks its trace as sampled (flags bit 0)."""
+    parts = (traceparent or "").strip().split("-")
+    if len(parts) < 4 or len(parts[3]) != 2:
+        return False
+    try:
+        return int(parts[3], 16) & 1 == 1
+    except ValueError:
+        return False
+
+
+def only_when_asked() -> bool:
+    """True with TRACE_SAMPLE_RATIO=0 (the load runs' setting): only a request whose
+    caller sent a sampled traceparent is traced, and every other one skips the
+    instrumentation entirely (asgi.AskedOnly, wsgi.AskedOnly). Even for spans it does
+    not record, the instrumentation costs 1.1-1.3x the CPU of a short request
+    (benchmarks/tracing_cost.py). Any other ratio leaves the decision to OpenTelemetry's
+    sampler, per trace, so a trace is never cut in pieces."""
+    return bool(_only_when_asked and _only_when_asked[0])
 
 
 def tracer() -> trace.Tracer:

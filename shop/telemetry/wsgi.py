@@ -1,12 +1,16 @@
-"""Telemetry around a WSGI app (the monolith's Flask app): request durations and /metrics.
+"""Telemetry around a WSGI app (the monolith's Flask app): server spans, request
+durations and /metrics.
 
-    app.wsgi_app = HttpTelemetry(app.wsgi_app)
+    app.wsgi_app = instrument(app.wsgi_app)
 
-The WSGI twin of asgi.py's HttpTelemetry: every request is timed into HTTP_DURATION
-labelled with its route template (routes.py, the same names as every other stage's),
-GET /metrics answers Prometheus' text page and is neither traced nor counted, and a
-probe's work (/readyz asks the database) is not traced. The server span itself comes
-from the framework's OpenTelemetry instrumentation (monolith/telemetry.py for Flask).
+The WSGI twin of asgi.py. The server span comes from OpenTelemetry's WSGI
+instrumentation (it reads the caller's `traceparent`), named `METHOD /route/{template}`
+with the public API's templates (routes.py), as on every stage; Flask's own rule
+(`/api/products/<sku>`) would not match the others. Every request is timed into
+HTTP_DURATION by the same template. GET /metrics answers Prometheus' text page and
+the probes are neither traced nor, for /metrics, counted. The WSGI instrumentation,
+not the Flask one: it sits in front of the app, so a request nobody asked to trace
+(TRACE_SAMPLE_RATIO=0) can skip it entirely, where the Flask one's hooks always run.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
-from shop.telemetry import metrics
+from shop.telemetry import metrics, tracing
 from shop.telemetry.asgi import PROBES, UNMATCHED
 from shop.telemetry.routes import route_template
 
@@ -32,22 +37,27 @@ def route_label(environ: Environ) -> str:
 
 
 class HttpTelemetry:
+    """Times the request into HTTP_DURATION and names the current server span by route."""
+
     def __init__(self, app: WsgiApp) -> None:
         self.app = app
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
-        if path == "/metrics" and method in ("GET", "HEAD"):
+        method = environ.get("REQUEST_METHOD", "GET")
+        if environ.get("PATH_INFO") == "/metrics" and method in ("GET", "HEAD"):
             return _metrics_page(method, start_response)
-        if path in PROBES:  # a probe every few seconds would each be a trace of its own
-            with suppress_instrumentation():
-                return self.app(environ, start_response)
         started = time.perf_counter()
         status = "500"  # what the server sends if the app fails before answering
 
         def record_status(status_line: str, headers: list, *exc_info: Any) -> Any:
             nonlocal status
             status = status_line.split(" ", 1)[0]
+            span = trace.get_current_span()
+            if span.is_recording():
+                route = route_label(environ)
+                span.update_name(f"{method} {route}")
+                span.set_attribute("http.route", route)
+                environ[tracing.SERVER_SPAN] = span
             return start_response(status_line, headers, *exc_info)
 
         try:
@@ -57,6 +67,33 @@ class HttpTelemetry:
             metrics.HTTP_DURATION.labels(method, route_label(environ), status).observe(
                 time.perf_counter() - started
             )
+
+
+class AskedOnly:
+    """In front of the traced app: /metrics, the probes and (TRACE_SAMPLE_RATIO=0) a
+    request nobody asked to trace go to the untraced one, instrumentation suppressed."""
+
+    def __init__(self, traced: WsgiApp, plain: WsgiApp) -> None:
+        self.traced = traced
+        self.plain = plain
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        asked = tracing.asks_for_trace(environ.get("HTTP_TRACEPARENT"))
+        if path in PROBES or path == "/metrics" or (tracing.only_when_asked() and not asked):
+            with suppress_instrumentation():  # a Flask answer is whole when the app returns
+                return self.plain(environ, start_response)
+        return self.traced(environ, start_response)
+
+
+def instrument(app: WsgiApp) -> WsgiApp:
+    """`app` with /metrics, request durations and (when tracing is on) server spans."""
+    plain = HttpTelemetry(app)
+    if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        return plain
+    from opentelemetry.instrumentation.wsgi import OpenTelemetryMiddleware
+
+    return AskedOnly(OpenTelemetryMiddleware(plain), plain)
 
 
 def _metrics_page(method: str, start_response: StartResponse) -> list[bytes]:

@@ -16,7 +16,7 @@ from tests.loadtests.recorded_kubernetes import FIXTURES
 
 TRACE = "a" * 32
 CALLER = "c" * 16
-SETTING = "TRACE_SAMPLE_RATIO=0.01 (the representative order always traced)"
+SETTING = "TRACE_SAMPLE_RATIO=0 (only the representative order traced)"
 
 
 def span(
