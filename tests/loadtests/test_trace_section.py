@@ -128,8 +128,8 @@ def test_a_rows_label_carries_its_status(comparison):
     html = report.write(results.read_comparison(comparison), comparison).read_text()
     page = Waterfalls(html)
     assert "charge payment [201]" in [label for *_, label in page.rows["microservices"]]
-    assert "tracing TRACE_SAMPLE_RATIO=0.01" not in html  # run.json of the fixtures has none
-    assert "under load the stages ran with TRACE_SAMPLE_RATIO=0.01" in html
+    assert "tracing TRACE_SAMPLE_RATIO=0" not in html  # run.json of the fixtures has none
+    assert "under load the stages ran with TRACE_SAMPLE_RATIO=0" in html
 
 
 def test_the_terminal_gets_a_line_per_stage(comparison):
