@@ -75,7 +75,9 @@ def running(tmp_path_factory) -> Iterator[Running]:
     fakes = [_fake(name, port) for name, port in ports.items()]
     not_ready = _fake("not-ready", free_port(), "--not-ready")
     dead = free_port()  # nothing listens here
+    folder = tmp_path_factory.mktemp("gateway")
     common = {
+        "TRACES_DIR": str(folder / "traces"),  # tracing on: spans have somewhere to go
         "CONNECT_TIMEOUT": "0.5",
         "CALL_TIMEOUT": str(CALL_TIMEOUT),
         "ORDER_TIMEOUT": str(ORDER_TIMEOUT),
@@ -94,7 +96,7 @@ def running(tmp_path_factory) -> Iterator[Running]:
     broken = ProcessSpec(
         "broken", _uvicorn(broken_port), broken_port, broken_urls | common, ready_path="/healthz"
     )
-    log = tmp_path_factory.mktemp("gateway") / "processes.log"
+    log = folder / "processes.log"
     with Launcher([*fakes, not_ready, gateway, broken], sink=FileSink(log), ready_timeout=30):
         yield Running(gateway.url, broken.url, log)
 
