@@ -67,6 +67,10 @@ def build_service(
         # /api/products/ is not /api/products: a 404 like on every stage, never a redirect
         # (whose Location would name this service's own address).
         redirect_slashes=False,
+        # FastAPI's own OpenTelemetry support would add a second server span (and its
+        # dependency/endpoint/serialization spans) inside the one every process of every
+        # stage gets from shop/telemetry/asgi.py: one instrumentation, the same everywhere.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.name = name

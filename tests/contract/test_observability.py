@@ -92,6 +92,10 @@ def test_one_order_is_one_trace_through_every_process(shop: ShopClient) -> None:
             # One machine, one clock: a child never starts before its parent (1 ms of slack
             # for the rounding of two processes' clocks).
             assert span.start_ns >= parent.start_ns - 1_000_000, (span.name, parent.name)
+    for span in trace:  # a process instrumented twice nests a server span in its own
+        if span.kind == "server" and span.parent_id:
+            parent = by_id[span.parent_id]
+            assert parent.service != span.service, f"{span.service}: {span.name} in {parent.name}"
     ordered = [s.service for s in trace]  # by start time
     assert ordered[0] == EDGE[shop.stage]
     # Every process that acted for the order says so on at least one of its spans.
