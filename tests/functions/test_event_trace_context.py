@@ -16,12 +16,9 @@ from prometheus_client import REGISTRY
 from functions.commit_stock.func import new as commit_stock
 from functions.runtime import saga_events
 from functions.runtime.event_payloads import outcome_event
-from shop.persistence.database import Database
-from shop.persistence.migrate import upgrade
 from shop.telemetry import tracing
-from shop.usecases import inventory
 from tests.functions.local_tracing import record_spans, traceparent
-from tests.functions.test_outcome_events import SKU, _order
+from tests.functions.test_outcome_events import _order, reserved_inventory
 
 COMMITTED = "shop_stock_reservations_total"
 
@@ -59,17 +56,8 @@ def test_an_event_made_outside_a_span_carries_no_trace_context():
 def test_a_reply_carries_its_steps_span_a_replay_the_current_one_and_counts_once(
     tmp_path, monkeypatch, spans
 ):
-    url = f"sqlite:///{tmp_path / 'inventory.sqlite'}"
-    upgrade(url, ["inventory"])
     order = _order("confirmed")
-    database = Database(url)
-    try:
-        with database.writing() as session:
-            inventory.track(session, SKU)
-            inventory.restock(session, SKU, 5)
-            inventory.reserve(session, order.id, order.quantities)
-    finally:
-        database.dispose()
+    url = reserved_inventory(tmp_path, order)
     event = outcome_event(order, "test")
     monkeypatch.setenv("INVENTORY_DATABASE_URL", url)
     committed = REGISTRY.get_sample_value(COMMITTED, {"result": "committed"}) or 0

@@ -32,6 +32,21 @@ def _order(status: str):
     return order
 
 
+def reserved_inventory(tmp_path, order) -> str:
+    """A fresh inventory database (its URL) holding `order`'s stock reserved."""
+    url = f"sqlite:///{tmp_path / 'inventory.sqlite'}"
+    upgrade(url, ["inventory"])
+    database = Database(url)
+    try:
+        with database.writing() as session:
+            inventory.track(session, SKU)
+            inventory.restock(session, SKU, 5)
+            inventory.reserve(session, order.id, order.quantities)
+    finally:
+        database.dispose()
+    return url
+
+
 def _as_published_before(event: CloudEvent) -> CloudEvent:
     """The same event as it was published before outcome events carried `order_id`."""
     data = {k: v for k, v in saga_events.data_of(event).items() if k != "order_id"}
@@ -49,17 +64,8 @@ def _as_published_before(event: CloudEvent) -> CloudEvent:
 def test_the_follow_up_steps_find_the_order_of_an_outcome(
     tmp_path, monkeypatch, old_format, status, function, settled
 ):
-    url = f"sqlite:///{tmp_path / 'inventory.sqlite'}"
-    upgrade(url, ["inventory"])
     order = _order(status)
-    database = Database(url)
-    try:
-        with database.writing() as session:
-            inventory.track(session, SKU)
-            inventory.restock(session, SKU, 5)
-            inventory.reserve(session, order.id, order.quantities)
-    finally:
-        database.dispose()
+    url = reserved_inventory(tmp_path, order)
     event = outcome_event(order, "test")
     assert saga_events.data_of(event)["order_id"] == order.id == saga_events.data_of(event)["id"]
     monkeypatch.setenv("INVENTORY_DATABASE_URL", url)
