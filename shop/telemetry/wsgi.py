@@ -48,13 +48,14 @@ class HttpTelemetry:
             return _metrics_page(method, start_response)
         started = time.perf_counter()
         status = "500"  # what the server sends if the app fails before answering
+        route: str | None = None  # found once, when the answer starts
 
         def record_status(status_line: str, headers: list, *exc_info: Any) -> Any:
-            nonlocal status
+            nonlocal status, route
             status = status_line.split(" ", 1)[0]
+            route = route_label(environ)
             span = trace.get_current_span()
             if span.is_recording():
-                route = route_label(environ)
                 span.update_name(f"{method} {route}")
                 span.set_attribute("http.route", route)
                 environ[tracing.SERVER_SPAN] = span
@@ -64,7 +65,7 @@ class HttpTelemetry:
             # A Flask answer is whole once the app returns: the time to send it is the server's.
             return self.app(environ, record_status)
         finally:
-            metrics.HTTP_DURATION.labels(method, route_label(environ), status).observe(
+            metrics.HTTP_DURATION.labels(method, route or route_label(environ), status).observe(
                 time.perf_counter() - started
             )
 
