@@ -1,8 +1,8 @@
-"""The request id: made at the edge if absent, passed on every call, written in every log line."""
+"""The request id: made at the edge if absent, passed on every call, written in every log line
+(shop/telemetry/logs.py puts it there)."""
 
 from __future__ import annotations
 
-import logging
 import secrets
 from contextvars import ContextVar
 
@@ -26,23 +26,3 @@ def bind(request_id: str | None) -> str:
     value = value or new_request_id()
     _current.set(value)
     return value
-
-
-class RequestIdFilter(logging.Filter):
-    """Adds `request_id` to every log record, so the format can print it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = current()
-        return True
-
-
-def configure_logging(service: str, level: str = "INFO") -> None:
-    handler = logging.StreamHandler()
-    handler.addFilter(RequestIdFilter())
-    handler.setFormatter(
-        logging.Formatter(f"%(asctime)s {service} [%(request_id)s] %(levelname)s %(message)s")
-    )
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # our own line per call is enough
