@@ -12,8 +12,8 @@ What it keeps from the client it replaces, because callers depend on it:
 - an idle connection is dropped after `keepalive_expiry` seconds, before the peer's
   own keep-alive ends (uvicorn: 5 s), so a call is never sent on a connection the
   peer is closing;
-- a connect timeout, and a timeout for the rest of the exchange (sending, waiting,
-  reading the whole body);
+- a connect timeout, and one timeout for the rest of the call (waiting for a free
+  connection, sending, waiting, reading the whole body);
 - failures split by what the caller may conclude: ConnectFailed and ConnectTimedOut
   (nothing was sent), PoolFull (nothing was sent), TimedOut and BrokenExchange
   (the peer may have seen the call);
@@ -146,16 +146,18 @@ class Pool:
 
     async def request(self, origin: Origin, method: str, target: bytes, headers: Headers,
                       body: bytes, timeout: float) -> Reply:  # fmt: skip
-        """The whole answer to one call, or a CallFailed. `timeout`: seconds to wait for a
-        free connection, and again for the exchange once connected."""
+        """The whole answer to one call, or a CallFailed. `timeout`: seconds for the call
+        but connecting (connect_timeout), the wait for a free connection included."""
         if self._closed:
             raise ConnectFailed("the pool is closed")
         if self._free.locked():  # every connection busy: wait, but not for ever
+            started = time.monotonic()
             try:
                 async with asyncio.timeout(timeout):
                     await self._free.acquire()
             except TimeoutError:
                 raise PoolFull(f"no free connection within {timeout:g}s") from None
+            timeout -= time.monotonic() - started
         else:
             await self._free.acquire()  # free: returns at once
         try:

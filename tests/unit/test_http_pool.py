@@ -287,3 +287,31 @@ def test_a_new_origin_past_the_limit_closes_another_origins_idle_connection():
             assert pool.open_connections == 0
 
     run(test)
+
+
+def test_the_wait_for_a_free_connection_counts_in_the_calls_timeout():
+    """The second call waits 0.2 s for the connection, then its answer takes 0.2 s more:
+    within 0.3 s for the exchange alone, but not for the call."""
+
+    async def answers_then_slowly(reader, writer) -> None:
+        await read_head(reader)
+        await asyncio.sleep(0.2)
+        writer.write(OK)
+        await writer.drain()
+        await read_head(reader)
+        await asyncio.sleep(0.2)
+        writer.write(OK)
+        await writer.drain()
+        await reader.read()
+
+    async def test() -> None:
+        async with Server(answers_then_slowly) as origin:
+            pool = http_pool.Pool(max_connections=1)
+            first = asyncio.create_task(get(pool, origin))
+            await asyncio.sleep(0.01)
+            with pytest.raises(http_pool.TimedOut):
+                await get(pool, origin, timeout=0.3)
+            assert (await first).body == b"ok"
+            await pool.aclose()
+
+    run(test)
