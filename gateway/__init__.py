@@ -13,7 +13,7 @@ failures into problem+json (503, 504, 502) instead of a 500 or a hang.
     proxy.py         forwarding one request: body, headers and timeout, answer or problem
     request_body.py  the request body, read whole but bounded (413)
     headers.py       which headers cross the gateway, both ways
-    upstream.py      one call to a service: the pooled client, its URL, the whole answer
+    upstream.py      one call to a service: the pooled connections, its URL, the whole answer
     failures.py      a failed call as problem+json (503, 504, 502)
     health.py        /healthz, and /readyz: every service's /readyz, concurrently
     storefront.py    the shop's web page at `/` (shop/web/storefront.py), as the gateway sends it

@@ -33,7 +33,7 @@ from shop.problems import Problem
 from shop.telemetry.asgi import instrument
 from shop.telemetry.routes import public_route
 from shop.telemetry.tracing import mark_order
-from shop.web import request_id
+from shop.web import http_pool, request_id
 from shop.web.allowed_methods import allow_header
 from shop.web.asgi import problem_response
 from shop.web.storefront import Storefront
@@ -51,7 +51,8 @@ class Gateway:
         self.table = settings.table()
         self.upstreams = settings.upstream_urls()
         self.openapi = json.dumps(openapi.load()).encode()
-        self.client: httpx.AsyncClient | None = None
+        self.pool: http_pool.Pool | None = None  # forwarded calls
+        self.client: httpx.AsyncClient | None = None  # the services' /readyz
         self.storefront = Storefront(stage=settings.route_table)  # the table is the stage's
         self.local = {
             "/healthz": self.healthz,
@@ -68,14 +69,18 @@ class Gateway:
             await send({"type": "websocket.close", "code": 1008})
 
     async def _lifespan(self, receive, send) -> None:
-        """One pooled client per app, made at startup and closed at shutdown."""
+        """One pool (and one client for /readyz) per app, made at startup and closed at
+        shutdown."""
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                self.pool = upstream.new_pool(self.settings)
                 self.client = upstream.new_client(self.settings)
                 log.info("gateway ready, routing to %s", self.upstreams)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self.pool is not None:
+                    await self.pool.aclose()
                 if self.client is not None:
                     await self.client.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
@@ -114,8 +119,8 @@ class Gateway:
         if service is None or url is None:
             return problem_response(Problem("not-found", f"no route for {method} {path}"), path)
         outcome.upstream = service
-        assert self.client is not None, "the lifespan makes the client"
-        answer = await proxy.forward(self.client, self.settings, request, service, url, outcome)
+        assert self.pool is not None, "the lifespan makes the pool"
+        answer = await proxy.forward(self.pool, self.settings, request, service, url, outcome)
         if answer is not None and method == "POST" and path == ORDERS:
             _mark_placed_order(answer)
         return answer

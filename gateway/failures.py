@@ -11,6 +11,7 @@ import logging
 import httpx
 
 from shop.problems import Problem
+from shop.web import http_pool
 
 log = logging.getLogger("gateway")
 
@@ -25,21 +26,22 @@ class UpstreamFailure(Exception):
 
 
 def _classify(error: Exception) -> tuple[str, str]:
-    """(problem slug, what the service did) for an exception raised by a call."""
-    if isinstance(error, httpx.ConnectError):
+    """(problem slug, what the service did) for an exception raised by a call (the
+    forwarding pool's, or httpx's)."""
+    if isinstance(error, http_pool.ConnectFailed | httpx.ConnectError):
         return "service-unavailable", "is not reachable"
-    if isinstance(error, httpx.ConnectTimeout):
+    if isinstance(error, http_pool.ConnectTimedOut | httpx.ConnectTimeout):
         return "service-unavailable", "did not accept a connection"
-    if isinstance(error, httpx.PoolTimeout):
+    if isinstance(error, http_pool.PoolFull | httpx.PoolTimeout):
         return "service-unavailable", "has too many calls in flight"
-    if isinstance(error, httpx.TimeoutException | TimeoutError):
+    if isinstance(error, http_pool.TimedOut | httpx.TimeoutException | TimeoutError):
         return "gateway-timeout", "did not answer in time"
     return "bad-gateway", f"failed ({type(error).__name__})"
 
 
 def upstream_failure(service: str, error: Exception, attempts: int) -> UpstreamFailure:
     """The failure to raise for `error`, met calling `service` after `attempts` tries."""
-    if not isinstance(error, httpx.HTTPError | TimeoutError):  # a bug, not the network
+    if not isinstance(error, http_pool.CallFailed | httpx.HTTPError | TimeoutError):  # a bug
         log.error("unexpected failure calling %s", service, exc_info=error)
     slug, what = _classify(error)
     problem = Problem(slug, f"the {service} service {what}", service=service)

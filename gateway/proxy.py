@@ -19,14 +19,14 @@ from gateway.failures import UpstreamFailure, order_may_exist
 from gateway.request_body import ClientGone, TooLarge, discard_rest, read_body
 from gateway.request_log import Outcome
 from gateway.settings import GatewaySettings
-from shop.web import request_id
+from shop.web import http_pool, request_id
 from shop.web.asgi import problem_response
 
 ORDER_PLACEMENT = ("POST", "/api/orders")  # the saga runs inside this call
 
 
 async def forward(
-    client: httpx.AsyncClient,
+    pool: http_pool.Pool,
     settings: GatewaySettings,
     request: Request,
     service: str,
@@ -59,11 +59,10 @@ async def forward(
             request.scope["headers"], request.scope.get("client"), request_id.current()
         ),
         body=body,
-        timeout=httpx.Timeout(seconds, connect=settings.connect_timeout),
-        deadline=settings.connect_timeout + seconds,
+        timeout=seconds,  # the connect timeout is the pool's (gateway/upstream.py)
     )
     try:
-        answer = await upstream.send(client, call)
+        answer = await upstream.send(pool, call)
     except UpstreamFailure as failure:
         outcome.note_call(failure.problem.detail, failure.attempts)
         problem = failure.problem

@@ -79,6 +79,11 @@ def asks_for_trace(traceparent: str | None) -> bool:
         return False
 
 
+def is_configured() -> bool:
+    """Whether this process has a tracer provider (tracing on, spans going somewhere)."""
+    return bool(_configured)
+
+
 def only_when_asked() -> bool:
     """True with TRACE_SAMPLE_RATIO=0 (the load runs' setting): only a request whose
     caller sent a sampled traceparent is traced, and every other one skips the

@@ -26,6 +26,7 @@ import pytest
 from gateway import failures, health, routes, upstream
 from shop import openapi
 from shop.schemas import Health
+from shop.web import http_pool
 from stages.launcher import FileSink, Launcher, ProcessSpec, free_port
 from tests.microservices.fake_upstream import BIG_SIZE, GZIPPED, PROBLEM_BODY, big_body
 from tests.support.raw_http import http_exchange
@@ -581,24 +582,23 @@ def _count_calls(method: str) -> int:
     """Forward one call to a service that refuses every connection; count the attempts."""
     attempts = []
 
-    def refuse(request: httpx.Request) -> httpx.Response:
-        attempts.append(request)
-        raise httpx.ConnectError("refused", request=request)
+    class Refusing(http_pool.Pool):
+        async def _connect(self, origin):
+            attempts.append(origin)
+            raise http_pool.ConnectFailed("refused")
 
     async def run() -> None:
-        async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as client:
-            call = upstream.Call(
-                service="orders",
-                method=method,
-                url=httpx.URL("http://orders/api/orders"),
-                headers=[],
-                body=b"{}",
-                timeout=httpx.Timeout(1.0),
-                deadline=2.0,
-            )
-            with pytest.raises(failures.UpstreamFailure) as failure:
-                await upstream.send(client, call)
-            assert failure.value.problem.status == 503
+        call = upstream.Call(
+            service="orders",
+            method=method,
+            url=httpx.URL("http://orders/api/orders"),
+            headers=[],
+            body=b"{}",
+            timeout=1.0,
+        )
+        with pytest.raises(failures.UpstreamFailure) as failure:
+            await upstream.send(Refusing(), call)
+        assert failure.value.problem.status == 503
 
     asyncio.run(run())
     return len(attempts)
