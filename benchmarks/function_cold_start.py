@@ -3,7 +3,14 @@
 Starts `reserve-stock` as a fresh process (as Knative starts a pod from zero),
 and POSTs one shop.order.placed CloudEvent at it in a tight loop until it
 answers 2xx; prints the time from process start to that answer, over a few
-rounds. The imports (SQLAlchemy, pydantic, the cloudevents SDK) dominate.
+rounds. The imports (SQLAlchemy, pydantic, the cloudevents SDK) dominate: over 95%
+of the instructions to the first answer (valgrind --tool=callgrind).
+
+Each round also times two baselines, alternated with the cold start so that all
+three see the same machine: the bare interpreter (`python -c pass`) and the floor,
+a process that only imports the libraries an event function cannot answer without
+(FLOOR_IMPORTS). The cold start's ratio to the floor carries across a busy machine
+where its milliseconds do not: what is above 1x is the shop's own start-up.
 
     .venv/bin/python -m benchmarks.function_cold_start [--rounds 3] [--json figure.json]
 
@@ -29,6 +36,29 @@ from benchmarks.cpu import cpu_ms
 from functions.runtime.saga_events import ORDER_PLACED, new_event
 from stages.definitions import PYTHON
 from stages.launcher import ROOT, free_port, run_step
+
+# What an event function must import before it can answer one event: SQLAlchemy and its
+# SQLite dialect (the inbox and the context's tables), pydantic-settings (its settings),
+# the cloudevents SDK's HTTP binding, func-python's server (hypercorn) and
+# prometheus_client (the metrics each event moves).
+FLOOR_IMPORTS = (
+    "import sqlalchemy, sqlalchemy.dialects.sqlite, pydantic_settings, prometheus_client,"
+    " cloudevents.core.bindings.http, func_python.cloudevent"
+)
+
+
+def one_process(code: str) -> tuple[float, float]:
+    """Wall and CPU milliseconds of `python -c code`, from start to the end of `code`: the
+    process then leaves at once (os._exit), since the interpreter's tidying up of every
+    module at exit, which no cold start pays before its first answer, costs as much as
+    the imports."""
+    before = os.times()
+    started = time.perf_counter()
+    subprocess.run([PYTHON, "-c", f"{code}\nimport os\nos._exit(0)"], check=True)
+    wall = (time.perf_counter() - started) * 1000
+    after = os.times()
+    used = after.children_user + after.children_system
+    return wall, (used - before.children_user - before.children_system) * 1000
 
 
 def one_cold_start(database: str) -> tuple[float, float]:
@@ -68,6 +98,15 @@ def one_cold_start(database: str) -> tuple[float, float]:
 
 def measure(rounds: int, verbose: bool = True) -> tuple[list[float], list[float]]:
     """Wall and CPU milliseconds of `rounds` cold starts on a fresh database."""
+    run = measure_with_baselines(rounds, verbose)
+    return run["cold start"][0], run["cold start"][1]
+
+
+BARE, FLOOR, COLD = "bare interpreter", "floor (libraries only)", "cold start"
+
+
+def measure_with_baselines(rounds: int, verbose: bool = True) -> dict[str, list[list[float]]]:
+    """Per target (BARE, FLOOR, COLD): its wall and its CPU milliseconds, one per round."""
     work = Path(tempfile.mkdtemp(prefix="threefold-cold-"))
     inventory = f"sqlite:///{work / 'inventory.sqlite'}"
     catalog = f"sqlite:///{work / 'catalog.sqlite'}"
@@ -76,14 +115,35 @@ def measure(rounds: int, verbose: bool = True) -> tuple[list[float], list[float]
     )
     run_step([PYTHON, "-m", "shop.persistence.migrate", "--url", catalog, "--context", "catalog"])
     run_step([PYTHON, "-m", "shop.seed", "--catalog-url", catalog, "--inventory-url", inventory])
-    times, cpu = [], []
+    targets = {
+        BARE: lambda: one_process("pass"),
+        FLOOR: lambda: one_process(FLOOR_IMPORTS),
+        COLD: lambda: one_cold_start(inventory),
+    }
+    found: dict[str, list[list[float]]] = {name: [[], []] for name in targets}
     for round_number in range(1, rounds + 1):
-        wall, used = one_cold_start(inventory)
-        times.append(wall)
-        cpu.append(used)
+        order = list(targets) if round_number % 2 else list(reversed(targets))
+        for name in order:
+            wall, used = targets[name]()
+            found[name][0].append(wall)
+            found[name][1].append(used)
         if verbose:
-            print(f"    round {round_number}: {wall:.0f} ms ({used:.0f} ms CPU)", flush=True)
-    return times, cpu
+            print(
+                f"    round {round_number}: "
+                + ", ".join(
+                    f"{n} {found[n][0][-1]:.0f} ms ({found[n][1][-1]:.0f} CPU)" for n in targets
+                ),
+                flush=True,
+            )
+    return found
+
+
+def floor_ratio(run: dict[str, list[list[float]]]) -> tuple[float, float]:
+    """The cold start's median wall and CPU over the floor's: 1x is the libraries alone."""
+    return (
+        statistics.median(run[COLD][0]) / statistics.median(run[FLOOR][0]),
+        statistics.median(run[COLD][1]) / statistics.median(run[FLOOR][1]),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,13 +151,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
     args = parser.parse_args(argv)
-    times, cpu = measure(args.rounds)
+    run = measure_with_baselines(args.rounds)
+    times, cpu = run[COLD]
     print(
         f"cold start of reserve-stock (process start -> first event handled), "
         f"{args.rounds} rounds: median {statistics.median(times):.0f} ms, "
         f"min {min(times):.0f} ms, max {max(times):.0f} ms; "
         f"CPU median {statistics.median(cpu):.0f} ms"
     )
+    for name in (BARE, FLOOR):
+        walls, used = run[name]
+        print(
+            f"  {name}: median {statistics.median(walls):.0f} ms, "
+            f"CPU median {statistics.median(used):.0f} ms"
+        )
+    by_wall, by_cpu = floor_ratio(run)
+    print(f"  cold start / floor: {by_wall:.2f}x by wall time, {by_cpu:.2f}x by CPU")
     if args.json:
         figures = {
             "median_ms": statistics.median(times),

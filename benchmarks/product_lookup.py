@@ -3,6 +3,10 @@
 Both run under the same gunicorn settings (monolith/gunicorn_conf.py), one
 after the other in one run, driven by wrk from a separate process, so the
 ratio is meaningful even on a busy machine where absolute numbers are not.
+The monolith runs as a load run starts it (loadtests/runner.py): spans go to
+files, but only a request sent with a sampled traceparent is traced
+(TRACE_SAMPLE_RATIO=0), so the ratio is the app's cost, not tracing's (that one
+is benchmarks/tracing_cost.py). SETTINGS says what both run with.
 
     make bench            (installs wrk from Debian's packages if it is missing)
 """
@@ -60,6 +64,13 @@ def wrk(url: str, seconds: int, connections: int, server_pid: int | None = None)
     return Load(rps, cpu / max(requests, 1))
 
 
+# As loadtests/runner.py's LOAD_TRACE_SAMPLE_RATIO: what a load run traces.
+LOAD_TRACE_SAMPLE_RATIO = "0"
+SETTINGS = (
+    "gunicorn as monolith/gunicorn_conf.py (WEB_CONCURRENCY=2 gthread workers, THREADS=4, "
+    "no access log, LOG_LEVEL=info, JSON logs); monolith TRACE_SAMPLE_RATIO="
+    f"{LOAD_TRACE_SAMPLE_RATIO} with spans to files, the trivial app untraced"
+)
 TRIVIAL = "trivial JSON endpoint"
 PRODUCT = "GET /api/products/{sku}"
 
@@ -75,8 +86,11 @@ def measure(seconds: int, connections: int, rounds: int) -> dict[str, list[Load]
         port,
         env={"BIND": f"127.0.0.1:{port}"},
     )
-    options = StageOptions(port=0, data_dir=work)
+    options = StageOptions(
+        port=0, data_dir=work, env={"TRACE_SAMPLE_RATIO": LOAD_TRACE_SAMPLE_RATIO}
+    )
     print(f"==> starting the monolith and the trivial app (logs in {work})", flush=True)
+    print(f"    {SETTINGS}", flush=True)
     with (
         running_stage("monolith", options, sink=sink) as stage,
         Launcher([trivial], sink=sink) as trivial_launcher,

@@ -12,7 +12,6 @@ from cloudevents.core.base import BaseCloudEvent
 
 from functions.runtime import saga_events
 from shop.domain.orders import Order
-from shop.schemas import OrderOut
 
 
 def placed_event(order: Order, function: str) -> BaseCloudEvent:
@@ -37,6 +36,10 @@ def outcome_event(order: Order, function: str) -> BaseCloudEvent:
     type_ = (
         saga_events.ORDER_CONFIRMED if order.status == "confirmed" else saga_events.ORDER_REJECTED
     )
+    # Here, not at the top: only the functions that finish orders need the API's models,
+    # whose import would cost every other event function's cold start.
+    from shop.schemas import OrderOut
+
     data = {"order_id": order.id} | OrderOut.of(order).model_dump(mode="json")
     return saga_events.new_event(type_, order.id, data, function)
 

@@ -1,7 +1,7 @@
 """A function's readiness: its databases answer, and the answer names the process.
 
 func-python answers /health/readiness with the message `ready()` returns, so that
-message is the same JSON as /readyz (shop.schemas.Health, with this process's
+message is the same JSON as /readyz (shop.health.Health, with this process's
 instance): the launcher reads the identity from it, as from every other process.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from shop.health import Health
 from shop.persistence.database import Database
-from shop.schemas import Health
 
 
 def readiness(databases: Iterable[Database]) -> Health:

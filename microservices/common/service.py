@@ -74,8 +74,11 @@ def build_service(
     )
     app.state.settings = settings
     app.state.name = name
-    app.state.routers = [*routers, _health_router()]
-    for router in app.state.routers:
+    health = _health_router()
+    app.state.routers = [*routers, health]
+    # The probes' router first: a probe (every few seconds from each kubelet, and the
+    # gateway's /readyz) is then matched before the context's routes are tried.
+    for router in (health, *routers):
         app.include_router(router, responses=openapi.PROBLEMS)
     openapi.install(app, _routes(app))
     _take_head_where_get(app)

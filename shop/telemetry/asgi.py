@@ -8,16 +8,20 @@ caller's `traceparent`); it is named `METHOD route` once the route is known, as
 OpenTelemetry's HTTP conventions ask (never the raw path: ids would make every
 name unique). GET /metrics answers Prometheus' text page and is neither traced
 nor counted; the probes are not traced either.
+
+Without a tracer provider (spans have nowhere to go: tracing.configure_tracing) there
+is nothing to suppress or trace, so neither OpenTelemetry's instrumentation package
+nor its ASGI middleware is imported: a function's cold start and every request skip them.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from shop.telemetry import metrics, tracing
 
@@ -25,6 +29,8 @@ UNMATCHED = "unmatched"  # the route label of a request no route took (404s): on
 PROBES = frozenset({"/healthz", "/readyz", "/health/liveness", "/health/readiness"})
 UNTRACED = "/healthz$,/readyz$,/metrics$,/health/liveness$,/health/readiness$"  # regexes on the URL
 Scope = dict[str, Any]
+# OpenTelemetry's suppress_instrumentation, where tracing is on; None where it is off.
+Suppress = Callable[[], AbstractContextManager[Any]] | None
 
 
 def fastapi_route(scope: Scope) -> str | None:
@@ -41,10 +47,12 @@ class HttpTelemetry:
         app: Any,
         route_of: Callable[[Scope], str | None] = fastapi_route,
         names_spans: bool = True,
+        suppress: Suppress = None,
     ):
         self.app = app
         self.route_of = route_of
         self.names_spans = names_spans
+        self.suppress = suppress
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -53,9 +61,12 @@ class HttpTelemetry:
         if scope["path"] == "/metrics" and scope["method"] in ("GET", "HEAD"):
             await _metrics_page(scope, send)
             return
-        if scope["path"] in PROBES:  # a probe's calls (a gateway's /readyz asks every
-            with suppress_instrumentation():  # service) would each be a trace of their own
+        if scope["path"] in PROBES:
+            if self.suppress is None:
                 await self.app(scope, receive, send)
+                return
+            with self.suppress():  # a probe's calls (a gateway's /readyz asks every
+                await self.app(scope, receive, send)  # service) would each be a trace
             return
         started = time.perf_counter()
         status = 500  # what the server sends if the app fails before answering
@@ -92,13 +103,14 @@ class AskedOnly:
     """In front of the traced app: a request nobody asked to trace (tracing.traces_request)
     goes to the untraced one, with instrumentation suppressed for its outgoing calls too."""
 
-    def __init__(self, traced: Any, plain: Any) -> None:
+    def __init__(self, traced: Any, plain: Any, suppress: Callable[[], Any]) -> None:
         self.traced = traced
         self.plain = plain
+        self.suppress = suppress
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and not tracing.asks_for_trace(_header(scope, b"traceparent")):
-            with suppress_instrumentation():
+            with self.suppress():
                 await self.plain(scope, receive, send)
             return
         await self.traced(scope, receive, send)
@@ -126,15 +138,21 @@ def instrument(
     names_spans=False: the app names its server spans itself (an event function names
     it after the event). traced=False: no server spans (requests that are mostly
     idle, such as a ping's, where the app starts a trace only when it has work)."""
-    plain = HttpTelemetry(app, route_of, names_spans)
-    if traced and not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
-        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+    if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        return HttpTelemetry(app, route_of, names_spans)
+    from opentelemetry.instrumentation.utils import suppress_instrumentation
 
-        with_spans = OpenTelemetryMiddleware(
-            plain,
-            excluded_urls=UNTRACED,
-            exclude_spans=["receive", "send"],
-            default_span_details=_method_only,  # never the raw path: ids in names
-        )
-        return AskedOnly(with_spans, plain) if tracing.only_when_asked() else with_spans
-    return plain
+    plain = HttpTelemetry(app, route_of, names_spans, suppress_instrumentation)
+    if not traced:
+        return plain
+    from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
+    with_spans = OpenTelemetryMiddleware(
+        plain,
+        excluded_urls=UNTRACED,
+        exclude_spans=["receive", "send"],
+        default_span_details=_method_only,  # never the raw path: ids in names
+    )
+    if tracing.only_when_asked():
+        return AskedOnly(with_spans, plain, suppress_instrumentation)
+    return with_spans

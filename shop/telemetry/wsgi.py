@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from shop.telemetry import metrics, tracing
 from shop.telemetry.asgi import PROBES, UNMATCHED
@@ -74,27 +73,30 @@ class AskedOnly:
     """In front of the traced app: /metrics, the probes and (TRACE_SAMPLE_RATIO=0) a
     request nobody asked to trace go to the untraced one, instrumentation suppressed."""
 
-    def __init__(self, traced: WsgiApp, plain: WsgiApp) -> None:
+    def __init__(self, traced: WsgiApp, plain: WsgiApp, suppress: Callable[[], Any]) -> None:
         self.traced = traced
         self.plain = plain
+        self.suppress = suppress
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         asked = tracing.asks_for_trace(environ.get("HTTP_TRACEPARENT"))
         if path in PROBES or path == "/metrics" or (tracing.only_when_asked() and not asked):
-            with suppress_instrumentation():  # a Flask answer is whole when the app returns
+            with self.suppress():  # a Flask answer is whole when the app returns
                 return self.plain(environ, start_response)
         return self.traced(environ, start_response)
 
 
 def instrument(app: WsgiApp) -> WsgiApp:
-    """`app` with /metrics, request durations and (when tracing is on) server spans."""
+    """`app` with /metrics, request durations and (when tracing is on) server spans; with
+    tracing off, OpenTelemetry's instrumentation packages are not even imported."""
     plain = HttpTelemetry(app)
     if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
         return plain
+    from opentelemetry.instrumentation.utils import suppress_instrumentation
     from opentelemetry.instrumentation.wsgi import OpenTelemetryMiddleware
 
-    return AskedOnly(OpenTelemetryMiddleware(plain), plain)
+    return AskedOnly(OpenTelemetryMiddleware(plain), plain, suppress_instrumentation)
 
 
 def _metrics_page(method: str, start_response: StartResponse) -> list[bytes]:
