@@ -35,6 +35,7 @@ from opentelemetry.trace import SpanKind
 
 from functions.broker import metrics, tracing, wire_format
 from functions.broker.capacity import OverCapacity, SubscriberLoad
+from functions.broker.clients import ClientPerDestination
 from functions.broker.dead_letters import DeadLetters
 from functions.broker.delivery import DEFAULT_TIMEOUT, Attempt, Sender
 from functions.broker.manifests import Broker, Manifests
@@ -63,7 +64,7 @@ class EventBroker:
         self.load = SubscriberLoad(settings.broker_subscriber_capacity)
         self.accepting = False
         self._tasks: dict[asyncio.Task[None], str] = {}
-        self._client: httpx.AsyncClient | None = None
+        self._clients: ClientPerDestination | None = None
         self._sender: Sender | None = None
         self._ping: asyncio.Task[None] | None = None
 
@@ -71,8 +72,10 @@ class EventBroker:
 
     async def start(self) -> None:
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=100)
-        self._client = httpx.AsyncClient(limits=limits, timeout=DEFAULT_TIMEOUT)
-        self._sender = Sender(self._client)
+        self._clients = ClientPerDestination(
+            lambda: httpx.AsyncClient(limits=limits, timeout=DEFAULT_TIMEOUT)
+        )
+        self._sender = Sender(self._clients)
         self.accepting = True
         for name, routes in self.routing.routes.items():
             log.info(
@@ -123,8 +126,8 @@ class EventBroker:
             log.warning("stopping: abandoned %s", what)
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._client is not None:
-            await self._client.aclose()
+        if self._clients is not None:
+            await self._clients.aclose()
         log.info("stopped")
 
     def spawn(self, work: Coroutine[Any, Any, None], what: str) -> None:
