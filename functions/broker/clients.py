@@ -1,5 +1,5 @@
 """The broker's HTTP clients: one pooled client per destination (scheme, host and port),
-made on its first POST.
+made when the broker starts (or on the first POST to a URL it did not know then).
 
 One client shared by every subscriber pools every keep-alive connection the broker
 holds, and httpcore's pool looks at each of them twice per request (on taking a
