@@ -104,9 +104,18 @@ def _stages(settings: Settings) -> stage_latency.StageRun:
 
 
 def order_completion(stage: str, at_most: float) -> Callable[[Settings], Figure]:
+    """The p50 ratio, and the floor its hops and commits set (benchmarks/order_floor.py)."""
+
     def measure(settings: Settings) -> Figure:
-        ratio = _stages(settings).p50_ratio(stage, "POST /api/orders")
-        return _ratio(ratio, at_most=at_most)
+        run = _stages(settings)
+        figure = _ratio(run.p50_ratio(stage, stage_latency.ORDERS), at_most=at_most)
+        p50, base = (
+            stage_latency.percentile(run.results[s][stage_latency.ORDERS], 50)
+            for s in (stage, "monolith")
+        )
+        floor = run.floor_ratio(stage)
+        floor_text = "" if floor is None else f"; floor {floor:.2f}x"
+        return Figure(f"{figure.value} ({p50:.0f} vs {base:.0f} ms{floor_text})", figure.met)
 
     return measure
 

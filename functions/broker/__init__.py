@@ -10,6 +10,7 @@ so the local wiring cannot drift from the cluster's:
     routing.py       trigger filters: which triggers an event goes to, where and how
     capacity.py      the bound on deliveries in flight per subscriber (503 when full)
     delivery.py      one delivery: POST in binary mode, retries with backoff, replies
+    clients.py       a pooled HTTP client per destination, the deliveries' connections
     dead_letters.py  the deliveries that failed for good: a store, a file, a sink
     stats.py         counts and the delivery lag (GET /stats)
     ping.py          the PingSource, emulated on a fixed interval

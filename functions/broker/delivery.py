@@ -43,6 +43,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from functions.broker import tracing, wire_format
+from functions.broker.clients import ClientPerDestination
 
 log = logging.getLogger("broker")
 
@@ -136,7 +137,7 @@ class Sender:
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: httpx.AsyncClient | ClientPerDestination,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.client = client
