@@ -24,7 +24,7 @@ LABS = ROOT / "docs" / "labs"
 BUDGET = {
     "01-the-shop.md": 90,
     "03-when-a-service-fails.md": 150,
-    "04-functions-and-events.md": 240,
+    "04-functions-and-events.md": 300,
     "05-compare-under-load.md": 300,
     "06-scaling-projected.md": 60,
 }
