@@ -6,7 +6,12 @@ Two kinds of order lost their way:
   never published (a crash after the write), or an event of its saga ended as a
   dead letter. Publishing shop.order.placed again, with the same event id,
   replays the saga: each step that already ran answers its recorded reply, and
-  the first step that never ran runs now.
+  the first step that never ran runs now. The order is claimed first, for the
+  threshold (shop/usecases/order_claims.py, `claim_stuck`): each copy published
+  may hold several deliveries at the broker, so an order that stays pending (a
+  step down or overloaded) is published again once per threshold, not on every
+  ping by every replica; a claim that ends with the order still pending makes it
+  due again.
 - A final order that still owes a step after it (its stock settled, its
   customer told) for longer than the threshold: the outcome event, or the
   step's acknowledgement, was lost or dead-lettered. Publishing the outcome
@@ -41,7 +46,7 @@ from functions.runtime.event_function import EventFunction
 from functions.runtime.event_payloads import outcome_event, placed_event
 from shop.telemetry import metrics
 from shop.telemetry.tracing import order_span, traced_client, tracer
-from shop.usecases import followups, orders
+from shop.usecases import followups, order_claims, orders
 
 DEFAULT_AFTER = 30.0
 
@@ -65,10 +70,12 @@ class RedriveOrders(EventFunction):
             after = float(saga_events.data_of(event).get("older_than_seconds", DEFAULT_AFTER))
         now = datetime.now(UTC)
         threshold = now - timedelta(seconds=after)
+        claimed_until = now + timedelta(seconds=after)
         with self.database.writing() as session:
-            stuck = orders.stuck(session, threshold)
+            oldest_pending = orders.stuck(session, threshold, limit=1)  # claimed or not
+            stuck = order_claims.claim_stuck(session, threshold, claimed_until, now)
             unsettled = followups.claim_overdue(session, threshold, now)
-        oldest = min((order.created_at for order in stuck), default=None)
+        oldest = oldest_pending[0].created_at if oldest_pending else None
         metrics.REDRIVE_RUNS.inc()
         metrics.REDRIVE_ORDERS.inc(len(stuck) + len(unsettled))
         metrics.ORDERS_PENDING_OLDEST.set((now - oldest).total_seconds() if oldest else 0.0)

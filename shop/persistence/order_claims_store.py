@@ -19,6 +19,15 @@ def _free_at(now: datetime):
     return or_(order_rows.c.claimed_until.is_(None), order_rows.c.claimed_until < now)
 
 
+def _stuck_at(pending_before: datetime, now: datetime):
+    """Pending since before `pending_before`, and nobody holds it at `now`."""
+    return and_(
+        order_rows.c.status == str(OrderStatus.PENDING),
+        order_rows.c.created_at < pending_before,
+        _free_at(now),
+    )
+
+
 class OrderClaimStore:
     def __init__(self, session: Connection) -> None:
         self.session = session
@@ -56,3 +65,26 @@ class OrderClaimStore:
             .limit(limit)
         )
         return [row.id for row in rows]
+
+    def stuck(self, pending_before: datetime, now: datetime, limit: int) -> list[str]:
+        """Ids of unclaimed orders pending since before `pending_before`; oldest first."""
+        rows = self.session.execute(
+            select(order_rows.c.id)
+            .where(_stuck_at(pending_before, now))
+            .order_by(order_rows.c.created_at)
+            .limit(limit)
+        )
+        return [row.id for row in rows]
+
+    def take_stuck(
+        self, order_id: str, pending_before: datetime, until: datetime, now: datetime
+    ) -> bool:
+        """Claim an order until `until` if it is still pending, old enough and free at
+        `now`: of two replicas that both read it as stuck, only one updates it."""
+        result = self.session.execute(
+            update(order_rows)
+            .where(order_rows.c.id == order_id)
+            .where(_stuck_at(pending_before, now))
+            .values(claimed_until=until)
+        )
+        return result.rowcount == 1

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 from shop.domain.orders import Order, OrderLine, new_order_id
-from shop.persistence.database import Database
 from shop.usecases import followups, orders
+from tests.integration.replicas import in_two_replicas
 
 
 def _final_order(database) -> Order:
@@ -52,20 +51,9 @@ def test_two_concurrent_redrives_claim_an_order_once(database_url, database):
     now = datetime.now(UTC)
     with database.writing() as session:
         followups.expect(session, order, now - timedelta(minutes=5))
-    barrier, claims = threading.Barrier(2), []
 
-    def redrive() -> None:
-        replica = Database(database_url)  # each replica has its own connections
-        try:
-            with replica.writing() as session:
-                barrier.wait()
-                claims.append(followups.claim_overdue(session, now - timedelta(seconds=30), now))
-        finally:
-            replica.dispose()
+    def redrive(session) -> list[Order]:
+        return followups.claim_overdue(session, now - timedelta(seconds=30), now)
 
-    threads = [threading.Thread(target=redrive) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    claims = in_two_replicas(database_url, redrive)
     assert sorted(len(c) for c in claims) == [0, 1], claims

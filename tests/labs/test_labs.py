@@ -25,6 +25,7 @@ BUDGET = {
     "01-the-shop.md": 90,
     "02-splitting-into-services.md": 240,
     "03-when-a-service-fails.md": 150,
+    "04-functions-and-events.md": 300,
     "05-compare-under-load.md": 300,
     "06-scaling-projected.md": 60,
 }
