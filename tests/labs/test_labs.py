@@ -26,6 +26,7 @@ BUDGET = {
     "03-when-a-service-fails.md": 150,
     "05-compare-under-load.md": 300,
     "06-scaling-projected.md": 60,
+    "08-a-change-through-all-three.md": 90,
 }
 
 
