@@ -134,6 +134,13 @@ test-readme: $(STAMP)  ## only the README's curl examples, run against every sta
 test-labs: $(STAMP)  ## only the workshop labs (docs/labs), each run as its page says in a fresh copy (2 to 3 min)
 	$(VENV)/bin/pytest tests/labs
 
+.PHONY: test-solutions lab-solutions
+test-solutions: $(STAMP) $(CHROMIUM) $(CHROMEDRIVER)  ## lab 8's solution patches, each applied in a copy with the WHOLE suite run (about 3 times make test)
+	SOLUTION_TESTS=full $(VENV)/bin/pytest -s tests/labs/test_solutions.py
+
+lab-solutions: $(STAMP)  ## write lab 8's solution patches (docs/labs/solutions) again against HEAD, after main moved
+	$(PY) -m tools.lab_solutions
+
 lint: $(STAMP)  ## ruff check and format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -28,6 +28,7 @@ BUDGET = {
     "04-functions-and-events.md": 300,
     "05-compare-under-load.md": 300,
     "06-scaling-projected.md": 60,
+    "08-a-change-through-all-three.md": 90,
 }
 
 
