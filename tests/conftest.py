@@ -7,10 +7,7 @@ test gets a group here, and a group runs whole on one worker:
 
 - every test marked `postgres` is in one group: the server takes 100 connections, and
   two PostgreSQL stages at once (a functions stage is sixteen processes, each with its
-  pool: 47 connections under the contract's concurrency tests) plus the concurrency
-  tests went past it ("too many clients"). The contract suite's PostgreSQL stages run
-  last: a session-scoped stage lives until another parameter is asked for, and in this
-  group none is after the last, so it would hold its connections through the rest;
+  pool) plus the concurrency tests went past it ("too many clients");
 - the fuzzer's tests are one group: its last test reads back what the stage's earlier
   ones did, in the same process (run in a group per stage, one of them once missed the
   stateful run's record);
@@ -55,18 +52,3 @@ def group_of(item: pytest.Item, root: Path) -> str:
     if stage:
         return f"{item.path.parent.name}:{stage}"
     return item.path.relative_to(root).as_posix()
-
-
-def contract_on_postgres(item: pytest.Item) -> bool:
-    return item.path.parent.name == "contract" and item.get_closest_marker("postgres") is not None
-
-
-class ContractPostgresLast:
-    @pytest.hookimpl(trylast=True)  # after pytest has ordered the items by their parameters
-    def pytest_collection_modifyitems(self, items):
-        last = [item for item in items if contract_on_postgres(item)]
-        items[:] = [item for item in items if not contract_on_postgres(item)] + last
-
-
-def pytest_configure(config):
-    config.pluginmanager.register(ContractPostgresLast(), "contract-postgres-last")

@@ -11,14 +11,12 @@ import sys
 
 import httpx
 import psycopg
-import pytest
 
 from stages.definitions import DATA, StageOptions
 from stages.launcher import ROOT, free_port
 from tests.support.postgres import fresh_databases
 
 
-@pytest.mark.postgres
 def test_database_url_is_the_monolith_database_under_the_launcher(tmp_path):
     port = free_port()
     with fresh_databases("readme") as urls:
