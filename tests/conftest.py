@@ -5,23 +5,15 @@ each ungrouped test wherever a worker is free, so every worker would start its o
 of each module's stage (and each session stage of the contract suite). Instead every
 test gets a group here, and a group runs whole on one worker:
 
-- every test marked `postgres` is in one group: the server takes 100 connections, and
-  two PostgreSQL stages at once (a functions stage is sixteen processes, each with its
-  pool) plus the concurrency tests went past it ("too many clients");
-- the fuzzer's tests are one group: its last test reads back what the stage's earlier
-  ones did, in the same process (run in a group per stage, one of them once missed the
-  stateful run's record);
-- any other test using a session-scoped, parametrized fixture (the contract suite's
-  `stage`) is grouped by that fixture's parameter, across modules: each stage is
-  started once, by the worker that runs its group;
+- a test using a session-scoped, parametrized fixture (the contract suite's `stage`,
+  the fuzzer's `fuzz_target`) is grouped by that fixture's parameter, across modules:
+  each stage is started once, by the worker that runs its group;
 - any other test is grouped by its module, as module-scoped fixtures expect.
 
 Without xdist (`pytest` alone, `pytest -p no:xdist`) the groups are only marks.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
@@ -40,15 +32,7 @@ def shared_stage(item: pytest.Item) -> str | None:
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the marks
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        item.add_marker(pytest.mark.xdist_group(group_of(item, config.rootpath)))
-
-
-def group_of(item: pytest.Item, root: Path) -> str:
-    if item.get_closest_marker("postgres"):
-        return "postgres"
-    if item.path.parent.name == "fuzz":
-        return "fuzz"
-    stage = shared_stage(item)
-    if stage:
-        return f"{item.path.parent.name}:{stage}"
-    return item.path.relative_to(root).as_posix()
+        stage = shared_stage(item)
+        folder = item.path.parent.name
+        group = f"{folder}:{stage}" if stage else item.path.relative_to(config.rootpath).as_posix()
+        item.add_marker(pytest.mark.xdist_group(group))
