@@ -73,9 +73,7 @@ def suite(stage: str) -> list[list[str]]:
     if FULL:
         # not this module again, nor lab 8's page: it applies a patch to main, and the
         # copy has one applied already
-        workers = ["-n", "2", "--dist", "loadgroup"]  # as make test runs it
-        skipped = ["--ignore=tests/labs/test_solutions.py", "--deselect", LAB_8]
-        return [*lint, [*pytest_, *workers, *skipped]]
+        return [*lint, [*pytest_, "--ignore=tests/labs/test_solutions.py", "--deselect", LAB_8]]
     contract = [f"tests/contract/{name}.py" for name in QUICK_CONTRACT]
     return [
         *lint,
