@@ -99,12 +99,10 @@ project: $(STAMP)  ## projected replicas/cores at LOAD= (10x): STAGE= FROM=<run'
 	  $(if $(FROM),--from $(FROM),--cpu-ms "$(CPU_MS)" --rps $(RPS)) \
 	  $(if $(filter command line,$(origin SHAPE)),--shape $(SHAPE))
 
-# make test's pytest-xdist workers: each stage's tests stay on one of them (tests/conftest.py)
-TEST_WORKERS ?= 2
 test: $(STAMP) $(CHROMIUM) $(CHROMEDRIVER)  ## lint, then every test (unit, contract on SQLite and PostgreSQL, integration, storefront in a browser)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15
+	$(VENV)/bin/pytest
 
 test-unit: $(STAMP)  ## only the domain rules (fast)
 	$(VENV)/bin/pytest tests/unit -q
