@@ -38,9 +38,7 @@ class CatalogRead(HttpFunction):
             return catalog.list_products(session, params.q, params.page, params.per_page)
 
     async def get_product(self, request: Request, sku: str):
-        # A primary-key read, on the event loop: it takes less than a thread hop costs
-        # (the search and the price list, of many rows, stay in a thread).
-        return json_response(ProductOut.of(self._get(sku)))
+        return json_response(ProductOut.of(await self.run(self._get, sku)))
 
     def _get(self, sku: str):
         with self.databases["catalog"].reading() as session:
